@@ -1,0 +1,491 @@
+//! The [`Collector`] trait, the [`MetricSink`] collectors report into, const
+//! metrics for state computed at collect time, and closure collectors.
+
+use std::any::Any;
+use std::error::Error;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::desc::{Desc, LabelSlot, MetricType};
+use crate::error::{CollectError, ConstMetricError, LabelError};
+use crate::registry::WrapTable;
+use crate::snapshot::{
+    Bucket, CounterValue, HistogramValue, LabelPair, Quantile, Snapshot, SummaryValue, Value,
+};
+
+/// Anything that can report metrics to a [`Registry`](crate::Registry).
+///
+/// Every instrument and family is a collector; so are the process and
+/// runtime collectors, and your own types that report foreign state.
+///
+/// # Concurrency
+///
+/// `describe` and `collect` may be called from any thread, concurrently
+/// with each other and with the instruments' own methods. `collect` must
+/// not block for long: scrapes wait for it.
+///
+/// # Examples
+///
+/// A collector that reports the length of a queue it does not own:
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use promclient::{Collector, ConstMetric, Desc, MetricSink, MetricType, Registry};
+///
+/// struct QueueCollector {
+///     queue: Arc<Mutex<Vec<u32>>>,
+///     desc: Desc,
+/// }
+///
+/// impl Collector for QueueCollector {
+///     fn describe(&self) -> Vec<Desc> {
+///         vec![self.desc.clone()]
+///     }
+///     fn collect(&self, out: &mut MetricSink<'_>) {
+///         let len = self.queue.lock().unwrap().len() as f64;
+///         match ConstMetric::gauge(&self.desc, len, &[]) {
+///             Ok(m) => out.push(&m),
+///             Err(e) => out.error(e),
+///         }
+///     }
+/// }
+///
+/// let queue = Arc::new(Mutex::new(vec![1, 2, 3]));
+/// let desc = Desc::new(MetricType::Gauge, "queue_length", "Jobs waiting.", &[], &[])?;
+/// let registry = Registry::new();
+/// registry.register(QueueCollector { queue, desc })?;
+/// let snapshot = registry.gather()?;
+/// assert_eq!(snapshot.family("queue_length").unwrap().metrics.len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait Collector: Any + Send + Sync {
+    /// The descriptors of every metric this collector may report.
+    ///
+    /// The registry checks them at registration. A collector that returns
+    /// none is *unchecked*: it may report anything, and the registry only
+    /// checks its output at gather time.
+    fn describe(&self) -> Vec<Desc>;
+
+    /// Reports the current value of every metric into `out`.
+    fn collect(&self, out: &mut MetricSink<'_>);
+}
+
+/// Where a [`Collector`] reports its metrics during a gather.
+///
+/// Custom collectors push [`ConstMetric`]s and report failures with
+/// [`MetricSink::error`]; instruments use a faster internal path.
+pub struct MetricSink<'a> {
+    pub(crate) snap: &'a mut Snapshot,
+    pub(crate) errors: &'a mut Vec<CollectError>,
+    pub(crate) wrap: Option<&'a WrapTable<'a>>,
+}
+
+impl fmt::Debug for MetricSink<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MetricSink")
+            .field("errors", &self.errors.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MetricSink<'_> {
+    /// Reports one const metric.
+    pub fn push(&mut self, metric: &ConstMetric) {
+        if let Some(v) = self.series(&metric.desc, &metric.label_values, metric.timestamp_ms) {
+            v.clone_from(&metric.value);
+        }
+    }
+
+    /// Reports a failure; the gather goes on and returns it among its
+    /// errors. Metrics pushed before and after are kept.
+    pub fn error(&mut self, err: impl Into<Box<dyn Error + Send + Sync>>) {
+        self.errors.push(CollectError::Failed(err.into()));
+    }
+
+    /// Runs `f` with a sink that rewrites every descriptor through `wrap`.
+    pub(crate) fn with_wrap(&mut self, wrap: &WrapTable<'_>, f: impl FnOnce(&mut MetricSink<'_>)) {
+        let mut inner = MetricSink {
+            snap: self.snap,
+            errors: self.errors,
+            wrap: Some(wrap),
+        };
+        f(&mut inner);
+    }
+
+    /// Starts a series of `desc` with the given variable label values and
+    /// returns its value slot to fill, or `None` if the series was dropped
+    /// (an error was recorded).
+    ///
+    /// `values` must have one value per variable label of `desc`.
+    pub(crate) fn series(
+        &mut self,
+        desc: &Desc,
+        values: &[Arc<str>],
+        timestamp_ms: Option<i64>,
+    ) -> Option<&mut Value> {
+        debug_assert_eq!(values.len(), desc.variable_labels().len());
+        let wrapped;
+        let desc = match self.wrap {
+            None => desc,
+            Some(w) => match w.map(desc) {
+                Ok(d) => {
+                    wrapped = d;
+                    &wrapped
+                }
+                Err(e) => {
+                    self.errors.push(CollectError::Failed(Box::new(e)));
+                    return None;
+                }
+            },
+        };
+        let metric = self
+            .snap
+            .state
+            .slot(&mut self.snap.families, desc, self.errors)?;
+        fill_labels(&mut metric.labels, desc, values);
+        metric.timestamp_ms = timestamp_ms;
+        Some(&mut metric.value)
+    }
+}
+
+/// Writes the merged, name-sorted labels of `desc` with `values` into
+/// `labels`, leaving pairs that are already the same pointers untouched.
+fn fill_labels(labels: &mut Vec<LabelPair>, desc: &Desc, values: &[Arc<str>]) {
+    let order = desc.label_order();
+    for (j, slot) in order.iter().enumerate() {
+        let (name, value) = match *slot {
+            LabelSlot::Const(i) => {
+                let p = &desc.const_labels()[i];
+                (&p.name, &p.value)
+            }
+            LabelSlot::Variable(i) => (&desc.variable_labels()[i], &values[i]),
+        };
+        match labels.get_mut(j) {
+            Some(p) => {
+                if !Arc::ptr_eq(&p.name, name) {
+                    p.name = name.clone();
+                }
+                if !Arc::ptr_eq(&p.value, value) {
+                    p.value = value.clone();
+                }
+            }
+            None => labels.push(LabelPair {
+                name: name.clone(),
+                value: value.clone(),
+            }),
+        }
+    }
+    labels.truncate(order.len());
+}
+
+/// A metric whose value is known only at collect time, for custom
+/// collectors (client_golang's `MustNewConstMetric` family, without the
+/// panics).
+///
+/// # Examples
+///
+/// ```
+/// use promclient::{ConstMetric, Desc, MetricType};
+///
+/// let desc = Desc::new(MetricType::Counter, "disk_reads_total", "Reads.", &["device"], &[])?;
+/// let m = ConstMetric::counter(&desc, 42.0, &["sda"])?;
+/// assert!(ConstMetric::counter(&desc, 42.0, &[]).is_err()); // wrong label count
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConstMetric {
+    desc: Desc,
+    label_values: Box<[Arc<str>]>,
+    value: Value,
+    timestamp_ms: Option<i64>,
+}
+
+impl ConstMetric {
+    fn build(desc: &Desc, value: Value, label_values: &[&str]) -> Result<Self, ConstMetricError> {
+        let expected = desc.variable_labels().len();
+        if label_values.len() != expected {
+            return Err(LabelError::Cardinality {
+                metric: desc.fq_name().to_string(),
+                expected,
+                got: label_values.len(),
+            }
+            .into());
+        }
+        if value.metric_type() != desc.metric_type() {
+            return Err(ConstMetricError::TypeMismatch {
+                metric: desc.fq_name().to_string(),
+                desc: desc.metric_type(),
+                value: value.metric_type(),
+            });
+        }
+        Ok(Self {
+            desc: desc.clone(),
+            label_values: label_values.iter().map(|v| Arc::from(*v)).collect(),
+            value,
+            timestamp_ms: None,
+        })
+    }
+
+    /// A counter value.
+    ///
+    /// # Errors
+    ///
+    /// [`ConstMetricError`] if `desc` is not a counter's or the number of
+    /// label values is wrong.
+    pub fn counter(
+        desc: &Desc,
+        value: f64,
+        label_values: &[&str],
+    ) -> Result<Self, ConstMetricError> {
+        Self::build(
+            desc,
+            Value::Counter(CounterValue {
+                value,
+                ..CounterValue::default()
+            }),
+            label_values,
+        )
+    }
+
+    /// A gauge value.
+    ///
+    /// # Errors
+    ///
+    /// As [`ConstMetric::counter`].
+    pub fn gauge(desc: &Desc, value: f64, label_values: &[&str]) -> Result<Self, ConstMetricError> {
+        Self::build(desc, Value::Gauge(value), label_values)
+    }
+
+    /// An untyped value.
+    ///
+    /// # Errors
+    ///
+    /// As [`ConstMetric::counter`].
+    pub fn untyped(
+        desc: &Desc,
+        value: f64,
+        label_values: &[&str],
+    ) -> Result<Self, ConstMetricError> {
+        Self::build(desc, Value::Untyped(value), label_values)
+    }
+
+    /// A histogram from its count, sum and `(upper bound, cumulative count)`
+    /// buckets. A `+Inf` bucket may be given or left out.
+    ///
+    /// # Errors
+    ///
+    /// [`ConstMetricError`] as for [`ConstMetric::counter`], and if bounds
+    /// are not strictly increasing, counts decrease, or a count exceeds
+    /// `count`.
+    pub fn histogram(
+        desc: &Desc,
+        count: u64,
+        sum: f64,
+        buckets: &[(f64, u64)],
+        label_values: &[&str],
+    ) -> Result<Self, ConstMetricError> {
+        let bad = |reason| ConstMetricError::InvalidBuckets {
+            metric: desc.fq_name().to_string(),
+            reason,
+        };
+        for w in buckets.windows(2) {
+            if w[0].0.is_nan() || !(w[0].0 < w[1].0) {
+                return Err(bad("upper bounds must be strictly increasing"));
+            }
+            if w[0].1 > w[1].1 {
+                return Err(bad("cumulative counts must not decrease"));
+            }
+        }
+        if buckets.iter().any(|b| b.1 > count || b.0.is_nan()) {
+            return Err(bad(
+                "a bucket count exceeds the total count or a bound is NaN",
+            ));
+        }
+        let value = HistogramValue {
+            sample_count: count,
+            sample_sum: sum,
+            buckets: buckets
+                .iter()
+                .map(|&(upper_bound, cumulative_count)| Bucket {
+                    upper_bound,
+                    cumulative_count,
+                    exemplar: None,
+                })
+                .collect(),
+            ..HistogramValue::default()
+        };
+        Self::build(desc, Value::Histogram(value), label_values)
+    }
+
+    /// A summary from its count, sum and `(quantile, value)` pairs.
+    ///
+    /// # Errors
+    ///
+    /// As [`ConstMetric::counter`].
+    pub fn summary(
+        desc: &Desc,
+        count: u64,
+        sum: f64,
+        quantiles: &[(f64, f64)],
+        label_values: &[&str],
+    ) -> Result<Self, ConstMetricError> {
+        let value = SummaryValue {
+            sample_count: count,
+            sample_sum: sum,
+            quantiles: quantiles
+                .iter()
+                .map(|&(quantile, value)| Quantile { quantile, value })
+                .collect(),
+            created: None,
+        };
+        Self::build(desc, Value::Summary(value), label_values)
+    }
+
+    /// The same metric with an explicit timestamp (milliseconds since the
+    /// Unix epoch). Rarely right: Prometheus stamps scrapes itself.
+    #[must_use]
+    pub fn with_timestamp_ms(mut self, timestamp_ms: i64) -> Self {
+        self.timestamp_ms = Some(timestamp_ms);
+        self
+    }
+
+    /// The descriptor.
+    #[must_use]
+    pub fn desc(&self) -> &Desc {
+        &self.desc
+    }
+
+    /// The value.
+    #[must_use]
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+}
+
+type CollectFn = dyn Fn(&mut MetricSink<'_>) + Send + Sync;
+
+/// A collector made of a list of descriptors and a closure.
+///
+/// # Examples
+///
+/// ```
+/// use promclient::{ConstMetric, Desc, FnCollector, MetricType, Registry};
+///
+/// let desc = Desc::new(MetricType::Gauge, "answer", "The answer.", &[], &[])?;
+/// let d = desc.clone();
+/// let collector = FnCollector::new(vec![desc], move |out| {
+///     out.push(&ConstMetric::gauge(&d, 42.0, &[]).expect("desc is a gauge's, no labels"));
+/// });
+/// let registry = Registry::new();
+/// registry.register(collector)?;
+/// let mut text = Vec::new();
+/// promclient::encoding::text::encode(&registry.gather()?, &mut text)?;
+/// assert_eq!(String::from_utf8(text)?, "# HELP answer The answer.\n# TYPE answer gauge\nanswer 42\n");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct FnCollector {
+    descs: Vec<Desc>,
+    f: Box<CollectFn>,
+}
+
+impl FnCollector {
+    /// A collector reporting through `f`; pass no descriptors for an
+    /// unchecked collector.
+    pub fn new(descs: Vec<Desc>, f: impl Fn(&mut MetricSink<'_>) + Send + Sync + 'static) -> Self {
+        Self {
+            descs,
+            f: Box::new(f),
+        }
+    }
+}
+
+impl fmt::Debug for FnCollector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FnCollector")
+            .field("descs", &self.descs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Collector for FnCollector {
+    fn describe(&self) -> Vec<Desc> {
+        self.descs.clone()
+    }
+
+    fn collect(&self, out: &mut MetricSink<'_>) {
+        (self.f)(out);
+    }
+}
+
+/// A gauge or counter whose value comes from a function at collect time
+/// (client_golang's `GaugeFunc` / `CounterFunc`).
+///
+/// # Examples
+///
+/// ```
+/// use promclient::{MetricType, Registry, ValueFn};
+///
+/// let registry = Registry::new();
+/// registry.register(ValueFn::new(MetricType::Gauge, "cores", "Logical CPUs.", || 2.0)?)?;
+/// assert_eq!(registry.gather()?.family("cores").unwrap().metrics.len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct ValueFn {
+    desc: Desc,
+    f: Box<dyn Fn() -> f64 + Send + Sync>,
+}
+
+impl ValueFn {
+    /// A gauge, counter or untyped metric whose value is `f()`.
+    ///
+    /// # Errors
+    ///
+    /// [`DescError`](crate::DescError) if the name is invalid, or
+    /// [`DescError::ForbiddenLabelName`](crate::DescError::ForbiddenLabelName)
+    /// never (no labels); a histogram or summary type is refused as
+    /// [`DescError::InvalidMetricName`](crate::DescError::InvalidMetricName)
+    /// is not, so pass a scalar type.
+    pub fn new(
+        kind: MetricType,
+        name: &str,
+        help: &str,
+        f: impl Fn() -> f64 + Send + Sync + 'static,
+    ) -> Result<Self, crate::DescError> {
+        let kind = match kind {
+            MetricType::Counter | MetricType::Gauge => kind,
+            _ => MetricType::Untyped,
+        };
+        Ok(Self {
+            desc: Desc::new(kind, name, help, &[], &[])?,
+            f: Box::new(f),
+        })
+    }
+}
+
+impl fmt::Debug for ValueFn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ValueFn")
+            .field("desc", &self.desc)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Collector for ValueFn {
+    fn describe(&self) -> Vec<Desc> {
+        vec![self.desc.clone()]
+    }
+
+    fn collect(&self, out: &mut MetricSink<'_>) {
+        let v = (self.f)();
+        if let Some(slot) = out.series(&self.desc, &[], None) {
+            *slot = match self.desc.metric_type() {
+                MetricType::Counter => Value::Counter(CounterValue {
+                    value: v,
+                    ..CounterValue::default()
+                }),
+                MetricType::Gauge => Value::Gauge(v),
+                _ => Value::Untyped(v),
+            };
+        }
+    }
+}

@@ -1,0 +1,653 @@
+//! Number formatting and string escaping shared by the text encoders.
+//!
+//! Everything here appends to a caller-owned `Vec<u8>` and allocates nothing
+//! else: these run once per sample on the hot path of every scrape.
+//!
+//! Floats follow client_golang's `writeFloat` (prometheus/common `expfmt`):
+//! `0` for both zeros, `+Inf`, `-Inf`, `NaN`, and otherwise Go's
+//! `strconv.AppendFloat(f, 'g', -1, 64)`, whose rule is spelled out on
+//! [`write_float`].
+
+/// Appends `v` exactly as client_golang's text format 0.0.4 writes a sample
+/// value.
+///
+/// That is Go's `strconv.FormatFloat(v, 'g', -1, 64)` (Go `strconv/ftoa.go`,
+/// `formatDigits`), with client_golang's special cases: both zeros are `0`,
+/// infinities are `+Inf` / `-Inf`, every NaN is `NaN`.
+///
+/// Go's rule for `'g'` with shortest precision: take the shortest digits
+/// `d1 d2 .. dn` that parse back to `v` and the decimal exponent
+/// `x` of `d1` (so `v = d1.d2..dn * 10^x`). If `x < -4 || x >= 6` write
+/// `%e`: `d1`, then `.d2..dn` if `n > 1`, then `e`, the exponent's sign and
+/// at least two exponent digits (`1e+06`, `1.5e-05`, `5e-324`). Otherwise
+/// write plain decimal without an exponent and without trailing zeros
+/// (`100000`, `0.0001`, `12345.678`).
+pub(crate) fn write_float(out: &mut Vec<u8>, v: f64) {
+    if v.is_nan() {
+        out.extend_from_slice(b"NaN");
+        return;
+    }
+    if v.is_infinite() {
+        out.extend_from_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" });
+        return;
+    }
+    // Integral values below 1e6 print as plain integers in Go's %g, and they
+    // are most of what counters and bucket counts hold; `== 0.0` also folds
+    // -0.0 into `0` as client_golang does.
+    if v.abs() < 1e6 && v == v.trunc() {
+        // Exact: |v| < 1e6 fits i64 and has no fractional part.
+        write_i64(out, v as i64);
+        return;
+    }
+
+    let mut ryu_buf = ryu::Buffer::new();
+    let d = Digits::shortest(v.abs(), &mut ryu_buf);
+    let digits = d.as_slice();
+    // Longest output: sign, 17 digits, '.', 'e', exponent sign, 3 digits.
+    out.reserve(24);
+    if v.is_sign_negative() {
+        out.push(b'-');
+    }
+
+    let exp = d.dp - 1;
+    if !(-4..6).contains(&exp) {
+        let (first, rest) = digits.split_at(1.min(digits.len()));
+        out.extend_from_slice(first);
+        if !rest.is_empty() {
+            out.push(b'.');
+            out.extend_from_slice(rest);
+        }
+        out.push(b'e');
+        out.push(if exp < 0 { b'-' } else { b'+' });
+        let e = exp.unsigned_abs();
+        if e >= 100 {
+            out.push(b'0' + (e / 100) as u8);
+        }
+        out.push(b'0' + (e / 10 % 10) as u8);
+        out.push(b'0' + (e % 10) as u8);
+    } else if d.dp > 0 {
+        // 1 <= dp <= 6: the integer part has dp digits, zero-padded.
+        let dp = d.dp as usize;
+        if digits.len() <= dp {
+            out.extend_from_slice(digits);
+            out.extend(std::iter::repeat_n(b'0', dp - digits.len()));
+        } else {
+            let (int, frac) = digits.split_at(dp);
+            out.extend_from_slice(int);
+            out.push(b'.');
+            out.extend_from_slice(frac);
+        }
+    } else {
+        // -3 <= dp <= 0: `0.` then -dp zeros, then the digits.
+        out.extend_from_slice(b"0.");
+        out.extend(std::iter::repeat_n(b'0', d.dp.unsigned_abs() as usize));
+        out.extend_from_slice(digits);
+    }
+}
+
+/// Appends `v` in decimal (timestamps; whole floats below 1e6).
+pub(crate) fn write_i64(out: &mut Vec<u8>, v: i64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// Appends `s` escaped for a text format 0.0.4 `# HELP` line: `\` becomes
+/// `\\` and a newline becomes `\n`; nothing else changes.
+pub(crate) fn write_escaped_help(out: &mut Vec<u8>, s: &str) {
+    write_escaped(out, s, false);
+}
+
+/// Appends `s` escaped for a quoted label value in text format 0.0.4: `\`
+/// becomes `\\`, `"` becomes `\"` and a newline becomes `\n`.
+pub(crate) fn write_escaped_label_value(out: &mut Vec<u8>, s: &str) {
+    write_escaped(out, s, true);
+}
+
+/// Copies runs of bytes that need no escape in one go. Working on bytes is
+/// sound for UTF-8: the escaped characters are ASCII and never occur inside a
+/// multi-byte sequence.
+#[inline]
+fn write_escaped(out: &mut Vec<u8>, s: &str, quote: bool) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escaped: &[u8] = match b {
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'"' if quote => b"\\\"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(escaped);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// Inverse of [`write_escaped_help`] and [`write_escaped_label_value`]:
+/// resolves `\\`, `\"` and `\n`; any other escape, or a trailing lone
+/// backslash, gives `None`.
+#[cfg(test)]
+pub(crate) fn unescape(s: &str) -> Option<String> {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next()? {
+            '\\' => out.push('\\'),
+            '"' => out.push('"'),
+            'n' => out.push('\n'),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// Shortest round-trip decimal digits of a positive finite float, in Go's
+/// `decimalSlice` shape: the value is `0.d1d2..dn * 10^dp`, no leading or
+/// trailing zeros in the digits.
+struct Digits {
+    buf: [u8; 17],
+    nd: usize,
+    dp: i32,
+}
+
+impl Digits {
+    /// Reads ryu's shortest output back into digits and a decimal point
+    /// position. Ryu writes one of `1234.5`, `12340000.0`, `0.0001234`,
+    /// `1e16` or `1.234e-7`; the digits are at most 17 once leading and
+    /// trailing zeros are dropped.
+    fn shortest(abs: f64, ryu_buf: &mut ryu::Buffer) -> Self {
+        let s = ryu_buf.format_finite(abs).as_bytes();
+        let mut d = Digits {
+            buf: [b'0'; 17],
+            nd: 0,
+            dp: 0,
+        };
+        let mut seen_point = false;
+        let mut int_len: i32 = 0;
+        let mut leading_zeros: i32 = 0;
+        // Zeros after a significant digit, written only if another nonzero
+        // digit follows, so trailing zeros never reach the buffer.
+        let mut pending_zeros: usize = 0;
+        let mut exp10: i32 = 0;
+        let mut iter = s.iter();
+        while let Some(&b) = iter.next() {
+            match b {
+                b'0'..=b'9' => {
+                    if !seen_point {
+                        int_len += 1;
+                    }
+                    if b == b'0' {
+                        if d.nd == 0 {
+                            leading_zeros += 1;
+                        } else {
+                            pending_zeros += 1;
+                        }
+                    } else {
+                        for _ in 0..pending_zeros {
+                            d.push(b'0');
+                        }
+                        pending_zeros = 0;
+                        d.push(b);
+                    }
+                }
+                b'.' => seen_point = true,
+                b'e' => {
+                    exp10 = parse_exponent(iter.as_slice());
+                    break;
+                }
+                _ => {}
+            }
+        }
+        d.dp = int_len - leading_zeros + exp10;
+        d
+    }
+
+    fn push(&mut self, digit: u8) {
+        if let Some(slot) = self.buf.get_mut(self.nd) {
+            *slot = digit;
+            self.nd += 1;
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        self.buf.get(..self.nd).unwrap_or(&[])
+    }
+}
+
+/// Parses ryu's exponent: an optional `-` and at most three digits.
+fn parse_exponent(s: &[u8]) -> i32 {
+    let (neg, digits) = match s.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, s),
+    };
+    let mut e: i32 = 0;
+    for &b in digits {
+        e = e
+            .saturating_mul(10)
+            .saturating_add(i32::from(b.wrapping_sub(b'0')));
+    }
+    if neg {
+        -e
+    } else {
+        e
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn float(v: f64) -> String {
+        let mut out = Vec::new();
+        write_float(&mut out, v);
+        String::from_utf8(out).unwrap()
+    }
+
+    fn help(s: &str) -> String {
+        let mut out = Vec::new();
+        write_escaped_help(&mut out, s);
+        String::from_utf8(out).unwrap()
+    }
+
+    fn label(s: &str) -> String {
+        let mut out = Vec::new();
+        write_escaped_label_value(&mut out, s);
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Shortest digits that parse back to `abs`, nearest to it, ties to
+    /// even, as `d.ddde[-]x`, computed with std instead of ryu. std's `{:e}`
+    /// gives the shortest length but breaks exact ties upwards (it prints
+    /// 1125337595855645.25 as `...453e15`), whereas Go's `ryuFtoaShortest`
+    /// (`strconv/ftoaryu.go`) rounds a trimmed `5` up only when the kept
+    /// digit is odd; std's fixed-precision `{:.*e}` rounds ties to even, so
+    /// use it at the shortest length whenever it still round-trips.
+    fn shortest_sci(abs: f64) -> String {
+        let short = format!("{abs:e}");
+        let n = short
+            .split_once('e')
+            .unwrap()
+            .0
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .count();
+        let exact = format!("{:.*e}", n - 1, abs);
+        if exact.parse::<f64>().unwrap() == abs {
+            exact
+        } else {
+            short
+        }
+    }
+
+    /// Go's `FormatFloat(v, 'g', -1, 64)` transcribed line by line from
+    /// `strconv/ftoa.go` (`formatDigits`, `fmtE`, `fmtF`), fed with digits
+    /// from [`shortest_sci`] rather than ryu, plus
+    /// client_golang's special cases. Slow and allocating on purpose.
+    fn go_reference(v: f64) -> String {
+        if v.is_nan() {
+            return "NaN".into();
+        }
+        if v.is_infinite() {
+            return if v > 0.0 { "+Inf" } else { "-Inf" }.into();
+        }
+        if v == 0.0 {
+            return "0".into();
+        }
+        let neg = v < 0.0;
+        let sci = shortest_sci(v.abs());
+        let (mant, exp) = sci.split_once('e').unwrap();
+        let d: Vec<u8> = mant.bytes().filter(|b| *b != b'.').collect();
+        let nd = d.len() as i32;
+        let dp = exp.parse::<i32>().unwrap() + 1;
+
+        let mut dst = String::new();
+        if neg {
+            dst.push('-');
+        }
+        // shortest, 'g': prec = digs.nd; eprec = 6.
+        let mut prec = nd;
+        let eprec = 6;
+        let exp = dp - 1;
+        if exp < -4 || exp >= eprec {
+            if prec > nd {
+                prec = nd;
+            }
+            // fmtE(dst, neg, digs, prec-1, 'e')
+            let prec = prec - 1;
+            dst.push(d[0] as char);
+            if prec > 0 {
+                dst.push('.');
+                let mut i = 1;
+                let m = nd.min(prec + 1);
+                if i < m {
+                    for &c in &d[i as usize..m as usize] {
+                        dst.push(c as char);
+                    }
+                    i = m;
+                }
+                while i <= prec {
+                    dst.push('0');
+                    i += 1;
+                }
+            }
+            dst.push('e');
+            let mut exp = exp;
+            if exp < 0 {
+                dst.push('-');
+                exp = -exp;
+            } else {
+                dst.push('+');
+            }
+            if exp < 10 {
+                dst.push('0');
+                dst.push((b'0' + exp as u8) as char);
+            } else if exp < 100 {
+                dst.push((b'0' + (exp / 10) as u8) as char);
+                dst.push((b'0' + (exp % 10) as u8) as char);
+            } else {
+                dst.push((b'0' + (exp / 100) as u8) as char);
+                dst.push((b'0' + (exp / 10 % 10) as u8) as char);
+                dst.push((b'0' + (exp % 10) as u8) as char);
+            }
+            return dst;
+        }
+        if prec > dp {
+            prec = nd;
+        }
+        // fmtF(dst, neg, digs, max(prec-digs.dp, 0))
+        let prec = (prec - dp).max(0);
+        if dp > 0 {
+            let mut m = nd.min(dp);
+            for &c in &d[..m as usize] {
+                dst.push(c as char);
+            }
+            while m < dp {
+                dst.push('0');
+                m += 1;
+            }
+        } else {
+            dst.push('0');
+        }
+        if prec > 0 {
+            dst.push('.');
+            for i in 0..prec {
+                let j = dp + i;
+                let ch = if 0 <= j && j < nd {
+                    d[j as usize]
+                } else {
+                    b'0'
+                };
+                dst.push(ch as char);
+            }
+        }
+        dst
+    }
+
+    /// Decimal exponent of the first significant digit, from [`shortest_sci`].
+    fn decimal_exponent(v: f64) -> i32 {
+        shortest_sci(v.abs())
+            .split_once('e')
+            .unwrap()
+            .1
+            .parse()
+            .unwrap()
+    }
+
+    /// `-?` then `d+(.d+)?` or `d(.d+)?e[+-]dd+`, no trailing fractional
+    /// zeros, no superfluous leading zeros. Returns whether it was `%e`.
+    fn check_shape(s: &str) -> Result<bool, String> {
+        let body = s.strip_prefix('-').unwrap_or(s);
+        let all_digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+        let check_mantissa = |m: &str, sci: bool| -> Result<(), String> {
+            let (int, frac) = match m.split_once('.') {
+                Some((i, f)) => (i, Some(f)),
+                None => (m, None),
+            };
+            if !all_digits(int) {
+                return Err(format!("bad integer part in {s:?}"));
+            }
+            if sci && (int.len() != 1 || int == "0") {
+                return Err(format!("bad %e leading digit in {s:?}"));
+            }
+            if !sci && int.len() > 1 && int.starts_with('0') {
+                return Err(format!("leading zero in {s:?}"));
+            }
+            if let Some(f) = frac {
+                if !all_digits(f) || f.ends_with('0') {
+                    return Err(format!("bad fraction in {s:?}"));
+                }
+            }
+            Ok(())
+        };
+        match body.split_once('e') {
+            Some((m, e)) => {
+                check_mantissa(m, true)?;
+                let digits = e
+                    .strip_prefix('+')
+                    .or_else(|| e.strip_prefix('-'))
+                    .ok_or_else(|| format!("unsigned exponent in {s:?}"))?;
+                if !all_digits(digits) || digits.len() < 2 || digits.len() > 3 {
+                    return Err(format!("bad exponent in {s:?}"));
+                }
+                if digits.len() == 3 && digits.starts_with('0') {
+                    return Err(format!("padded 3-digit exponent in {s:?}"));
+                }
+                Ok(true)
+            }
+            None => {
+                check_mantissa(body, false)?;
+                Ok(false)
+            }
+        }
+    }
+
+    #[test]
+    fn float_golden() {
+        // Each expectation follows Go's formatDigits: %e iff the decimal
+        // exponent x of the first shortest digit has x < -4 || x >= 6.
+        let cases: &[(f64, &str)] = &[
+            (0.0, "0"),
+            (-0.0, "0"),
+            (1.0, "1"),
+            (-1.0, "-1"),
+            (0.1, "0.1"),
+            (0.5, "0.5"),
+            (2.5, "2.5"),
+            (-2.5, "-2.5"),
+            (12.0, "12"),
+            (100.0, "100"),
+            (0.005, "0.005"),
+            (12345.678, "12345.678"),
+            (123456.0, "123456"),
+            (999999.0, "999999"),
+            (1e6 - 1.0, "999999"),
+            (-999999.0, "-999999"),
+            (100000.0, "100000"),
+            (1e5, "100000"),
+            (100000.5, "100000.5"),
+            (123456.7, "123456.7"),
+            (999999.9, "999999.9"),
+            (999999.99999, "999999.99999"),
+            (1e6, "1e+06"),
+            (-1e6, "-1e+06"),
+            (1234567.0, "1.234567e+06"),
+            (1234567.5, "1.2345675e+06"),
+            (123456789.0, "1.23456789e+08"),
+            (123456789012.0, "1.23456789012e+11"),
+            (1e15, "1e+15"),
+            (1e16, "1e+16"),
+            (9007199254740992.0, "9.007199254740992e+15"),
+            (1e20, "1e+20"),
+            (1e21, "1e+21"),
+            (1e23, "1e+23"),
+            (1.5e99, "1.5e+99"),
+            (1e100, "1e+100"),
+            (-1e100, "-1e+100"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (f64::MIN, "-1.7976931348623157e+308"),
+            (0.0001, "0.0001"),
+            (1.0e-4, "0.0001"),
+            (-0.0001, "-0.0001"),
+            (0.000123, "0.000123"),
+            (0.00015, "0.00015"),
+            (0.00012345678901234567, "0.00012345678901234567"),
+            (9.999999e-5, "9.999999e-05"),
+            (0.00001, "1e-05"),
+            (1.5e-5, "1.5e-05"),
+            (-1e-7, "-1e-07"),
+            (1.2345e-10, "1.2345e-10"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (3.0000000000000004, "3.0000000000000004"),
+            // Exactly halfway between two 17-digit candidates: ties to even.
+            (-(1_125_337_595_855_645.0 + 0.25), "-1.1253375958556452e+15"),
+            (f64::MIN_POSITIVE, "2.2250738585072014e-308"),
+            // Subnormals: the largest, a middle one, the two smallest.
+            (
+                f64::from_bits(0x000F_FFFF_FFFF_FFFF),
+                "2.225073858507201e-308",
+            ),
+            (1e-310, "1e-310"),
+            (f64::from_bits(2), "1e-323"),
+            (5e-324, "5e-324"),
+            (-5e-324, "-5e-324"),
+            (f64::INFINITY, "+Inf"),
+            (f64::NEG_INFINITY, "-Inf"),
+            (f64::NAN, "NaN"),
+            (-f64::NAN, "NaN"),
+        ];
+        for &(v, want) in cases {
+            assert_eq!(float(v), want, "value {v:e} (bits {:#x})", v.to_bits());
+            assert_eq!(go_reference(v), want, "reference for {v:e}");
+        }
+    }
+
+    #[test]
+    fn float_appends() {
+        let mut out = b"x ".to_vec();
+        write_float(&mut out, 1.5e-5);
+        out.push(b' ');
+        write_float(&mut out, 7.0);
+        assert_eq!(out, b"x 1.5e-05 7");
+    }
+
+    #[test]
+    fn escape_golden() {
+        let cases: &[(&str, &str, &str)] = &[
+            // (input, help, label value)
+            ("", "", ""),
+            ("plain text", "plain text", "plain text"),
+            ("a\\b", "a\\\\b", "a\\\\b"),
+            ("say \"hi\"", "say \"hi\"", "say \\\"hi\\\""),
+            ("line1\nline2", "line1\\nline2", "line1\\nline2"),
+            ("literal \\n", "literal \\\\n", "literal \\\\n"),
+            ("\\", "\\\\", "\\\\"),
+            ("\"", "\"", "\\\""),
+            ("\n", "\\n", "\\n"),
+            ("\r\t", "\r\t", "\r\t"),
+            ("ünï 🦀", "ünï 🦀", "ünï 🦀"),
+            ("ü\n🦀\"\\", "ü\\n🦀\"\\\\", "ü\\n🦀\\\"\\\\"),
+        ];
+        for &(input, want_help, want_label) in cases {
+            assert_eq!(help(input), want_help, "help {input:?}");
+            assert_eq!(label(input), want_label, "label {input:?}");
+        }
+    }
+
+    #[test]
+    fn unescape_golden() {
+        assert_eq!(unescape("a\\\\b\\\"c\\nd").as_deref(), Some("a\\b\"c\nd"));
+        assert_eq!(unescape("").as_deref(), Some(""));
+        assert_eq!(unescape("ünï 🦀").as_deref(), Some("ünï 🦀"));
+        assert_eq!(unescape("\\t"), None);
+        assert_eq!(unescape("trailing\\"), None);
+        assert_eq!(unescape("\\ü"), None);
+    }
+
+    fn finite_f64() -> impl Strategy<Value = f64> {
+        use proptest::num::f64::{NEGATIVE, NORMAL, POSITIVE, SUBNORMAL, ZERO};
+        prop_oneof![
+            POSITIVE | NEGATIVE | NORMAL | SUBNORMAL | ZERO,
+            // Short decimals cluster around the %e/%f switch.
+            (1u64..10_000_000, -12i32..25, any::<bool>()).prop_map(|(m, e, neg)| {
+                let v: f64 = format!("{m}e{e}").parse().unwrap();
+                if neg {
+                    -v
+                } else {
+                    v
+                }
+            }),
+            (-2_000_000i64..2_000_000).prop_map(|i| i as f64),
+            // In [2^50, 2^51) the spacing is 0.25, so `n.25` and `n.75` sit
+            // exactly halfway between two 17-digit decimals: ties to even.
+            (1u64 << 50..1u64 << 51, any::<bool>())
+                .prop_map(|(i, up)| i as f64 + if up { 0.75 } else { 0.25 }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        #[test]
+        fn float_round_trips(v in finite_f64()) {
+            let s = float(v);
+            let back: f64 = s.parse().unwrap();
+            let want = if v == 0.0 { 0.0f64 } else { v };
+            prop_assert_eq!(back.to_bits(), want.to_bits(), "{} -> {}", v, s);
+        }
+
+        #[test]
+        fn float_matches_go_rule(v in finite_f64()) {
+            let s = float(v);
+            let sci = check_shape(&s).map_err(TestCaseError::fail)?;
+            if v != 0.0 {
+                let x = decimal_exponent(v);
+                prop_assert_eq!(sci, !(-4..6).contains(&x), "{} -> {} (x = {})", v, s, x);
+            } else {
+                prop_assert_eq!(s.as_str(), "0");
+            }
+            prop_assert_eq!(s, go_reference(v));
+        }
+
+        #[test]
+        fn float_any_bits(bits in any::<u64>()) {
+            // Never panics, and NaN/Inf payloads and signs collapse.
+            let v = f64::from_bits(bits);
+            let s = float(v);
+            if v.is_nan() {
+                prop_assert_eq!(s.as_str(), "NaN");
+            } else {
+                prop_assert_eq!(s, go_reference(v));
+            }
+        }
+
+        #[test]
+        fn escapes_round_trip(s in any::<String>()) {
+            let h = help(&s);
+            prop_assert!(!h.contains('\n'));
+            prop_assert_eq!(unescape(&h), Some(s.clone()));
+
+            let l = label(&s);
+            prop_assert!(!l.contains('\n'));
+            // Every `"` must be preceded by an odd run of backslashes.
+            let bytes = l.as_bytes();
+            for (i, &b) in bytes.iter().enumerate() {
+                if b == b'"' {
+                    let run = bytes[..i].iter().rev().take_while(|&&c| c == b'\\').count();
+                    prop_assert!(run % 2 == 1, "unescaped quote in {:?}", l);
+                }
+            }
+            prop_assert_eq!(unescape(&l), Some(s.clone()));
+        }
+
+        #[test]
+        fn escapes_special_heavy(s in "[a\\\\\"\nü🦀]{0,40}") {
+            prop_assert_eq!(unescape(&help(&s)), Some(s.clone()));
+            prop_assert_eq!(unescape(&label(&s)), Some(s.clone()));
+        }
+    }
+}

@@ -1,0 +1,558 @@
+//! Labeled families of instruments: client_golang's `CounterVec`,
+//! `GaugeVec` and `HistogramVec`.
+//!
+//! A family maps label values to children. Children are found by their
+//! real values (the hash only picks the bucket), a lookup of an existing
+//! child borrows the given `&str`s and allocates nothing, and what a lookup
+//! returns is a cheap handle, never a lock guard.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use hashbrown::HashTable;
+use parking_lot::{RwLock, RwLockUpgradableReadGuard, RwLockWriteGuard};
+
+use crate::collector::{Collector, MetricSink};
+use crate::desc::{Desc, MetricType, Opts};
+use crate::error::{DescError, LabelError};
+use crate::snapshot::Value;
+
+/// One series: the descriptor it belongs to, its variable label values,
+/// its creation time and the instrument's atomic state.
+pub(crate) struct Series<C> {
+    pub(crate) desc: Desc,
+    pub(crate) values: Box<[Arc<str>]>,
+    pub(crate) created: SystemTime,
+    pub(crate) core: C,
+}
+
+impl<C> Series<C> {
+    pub(crate) fn new(desc: Desc, values: Box<[Arc<str>]>, core: C) -> Self {
+        Self {
+            desc,
+            values,
+            created: SystemTime::now(),
+            core,
+        }
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// An instrument that can be a child of a [`Family`]: [`Counter`],
+/// [`Gauge`] and [`Histogram`]. Sealed.
+///
+/// [`Counter`]: crate::Counter
+/// [`Gauge`]: crate::Gauge
+/// [`Histogram`]: crate::Histogram
+pub trait FamilyMember: Clone + Collector + sealed::Sealed {
+    /// What every child is built from (bucket bounds for histograms).
+    #[doc(hidden)]
+    type Config: Send + Sync + 'static;
+
+    #[doc(hidden)]
+    const TYPE: MetricType;
+
+    #[doc(hidden)]
+    fn new_child(desc: Desc, values: Box<[Arc<str>]>, config: &Self::Config) -> Self;
+
+    #[doc(hidden)]
+    fn label_values(&self) -> &[Arc<str>];
+
+    #[doc(hidden)]
+    fn write_value(&self, slot: &mut Value);
+}
+
+impl sealed::Sealed for crate::Counter {}
+impl sealed::Sealed for crate::Gauge {}
+impl sealed::Sealed for crate::Histogram {}
+
+/// A labeled family of `M` with `N` variable labels (client_golang's
+/// `*Vec`). Cheap to clone; clones share the children.
+///
+/// Use the aliases [`CounterVec`], [`GaugeVec`] and [`HistogramVec`]. The
+/// number of labels is part of the type, so a lookup with the wrong number
+/// of values does not compile; [`Family::try_with_label_values`] and
+/// [`Family::with_labels`] take runtime-sized input and return a typed
+/// error instead.
+///
+/// # Examples
+///
+/// ```
+/// use promclient::{CounterVec, Registry};
+///
+/// let registry = Registry::new();
+/// let requests = CounterVec::new("http_requests_total", "Requests served.", ["method", "code"])?;
+/// registry.register(requests.clone())?;
+///
+/// requests.with_label_values(["GET", "200"]).inc();
+/// // Hoist the lookup out of hot loops: the handle stays valid.
+/// let post_ok = requests.with_label_values(["POST", "201"]);
+/// for _ in 0..3 {
+///     post_ok.inc();
+/// }
+/// assert_eq!(requests.with_label_values(["POST", "201"]).value(), 3.0);
+/// assert_eq!(requests.len(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Family<M: FamilyMember, const N: usize> {
+    inner: Arc<FamilyInner<M>>,
+}
+
+/// A family of [`Counter`](crate::Counter)s.
+pub type CounterVec<const N: usize> = Family<crate::Counter, N>;
+/// A family of [`Gauge`](crate::Gauge)s.
+pub type GaugeVec<const N: usize> = Family<crate::Gauge, N>;
+/// A family of [`Histogram`](crate::Histogram)s.
+pub type HistogramVec<const N: usize> = Family<crate::Histogram, N>;
+
+struct FamilyInner<M: FamilyMember> {
+    desc: Desc,
+    config: M::Config,
+    seed: u64,
+    state: RwLock<State<M>>,
+}
+
+struct State<M> {
+    table: HashTable<M>,
+    /// The children sorted by label values, rebuilt on collect when
+    /// `dirty`, so that gather never sorts an unchanged family.
+    sorted: Vec<M>,
+    dirty: bool,
+}
+
+impl<M: FamilyMember, const N: usize> Clone for Family<M, N> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<M: FamilyMember, const N: usize> fmt::Debug for Family<M, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Family")
+            .field("desc", &self.inner.desc)
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+impl<const N: usize> Family<crate::Counter, N> {
+    /// A counter family with the given variable label names.
+    ///
+    /// # Errors
+    ///
+    /// [`DescError`] if the name or a label name is invalid.
+    pub fn new(name: &str, help: &str, labels: [&str; N]) -> Result<Self, DescError> {
+        Self::with_opts(Opts::new(name, help), labels)
+    }
+
+    /// A counter family from [`Opts`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Family::new`].
+    pub fn with_opts(opts: Opts, labels: [&str; N]) -> Result<Self, DescError> {
+        Ok(Self::from_desc(
+            Desc::from_opts(MetricType::Counter, &opts, &labels)?,
+            (),
+        ))
+    }
+}
+
+impl<const N: usize> Family<crate::Gauge, N> {
+    /// A gauge family with the given variable label names.
+    ///
+    /// # Errors
+    ///
+    /// [`DescError`] if the name or a label name is invalid.
+    pub fn new(name: &str, help: &str, labels: [&str; N]) -> Result<Self, DescError> {
+        Self::with_opts(Opts::new(name, help), labels)
+    }
+
+    /// A gauge family from [`Opts`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Family::new`].
+    pub fn with_opts(opts: Opts, labels: [&str; N]) -> Result<Self, DescError> {
+        Ok(Self::from_desc(
+            Desc::from_opts(MetricType::Gauge, &opts, &labels)?,
+            (),
+        ))
+    }
+}
+
+impl<const N: usize> Family<crate::Histogram, N> {
+    /// A histogram family with the given variable label names and bucket
+    /// upper bounds (see [`crate::histogram`] for helpers and
+    /// [`DEFAULT_BUCKETS`](crate::DEFAULT_BUCKETS)).
+    ///
+    /// # Errors
+    ///
+    /// [`DescError`] if a name is invalid, a label is `le`, or the buckets
+    /// are not strictly increasing.
+    pub fn new(
+        name: &str,
+        help: &str,
+        labels: [&str; N],
+        buckets: &[f64],
+    ) -> Result<Self, DescError> {
+        Self::with_opts(Opts::new(name, help), labels, buckets)
+    }
+
+    /// A histogram family from [`Opts`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Family::new`].
+    pub fn with_opts(opts: Opts, labels: [&str; N], buckets: &[f64]) -> Result<Self, DescError> {
+        let bounds = crate::histogram::validate_buckets(buckets)?;
+        Ok(Self::from_desc(
+            Desc::from_opts(MetricType::Histogram, &opts, &labels)?,
+            bounds,
+        ))
+    }
+}
+
+impl<M: FamilyMember, const N: usize> Family<M, N> {
+    fn from_desc(desc: Desc, config: M::Config) -> Self {
+        debug_assert_eq!(desc.variable_labels().len(), N);
+        Self {
+            inner: Arc::new(FamilyInner {
+                desc,
+                config,
+                seed: random_seed(),
+                state: RwLock::new(State {
+                    table: HashTable::new(),
+                    sorted: Vec::new(),
+                    dirty: false,
+                }),
+            }),
+        }
+    }
+
+    /// The family's descriptor.
+    #[must_use]
+    pub fn desc(&self) -> &Desc {
+        &self.inner.desc
+    }
+
+    /// The child with these label values, created on first use.
+    ///
+    /// Finding an existing child allocates nothing. Keep the returned
+    /// handle where a loop would look it up again.
+    #[inline]
+    pub fn with_label_values(&self, values: [&str; N]) -> M {
+        self.get_or_create(&values)
+    }
+
+    /// As [`Family::with_label_values`] for a runtime number of values.
+    ///
+    /// # Errors
+    ///
+    /// [`LabelError::Cardinality`] if `values.len()` is not `N`.
+    pub fn try_with_label_values(&self, values: &[&str]) -> Result<M, LabelError> {
+        if values.len() != N {
+            return Err(self.cardinality_error(values.len()));
+        }
+        Ok(self.get_or_create(values))
+    }
+
+    /// The child with these `(name, value)` labels, in any order.
+    ///
+    /// # Errors
+    ///
+    /// [`LabelError`] if a name is not a variable label of the family, is
+    /// missing, or is given twice.
+    pub fn with_labels(&self, labels: &[(&str, &str)]) -> Result<M, LabelError> {
+        let values = self.positional(labels)?;
+        Ok(self.get_or_create(&values))
+    }
+
+    /// Removes the child with these label values; whether it existed.
+    ///
+    /// Handles to it stay usable but are no longer reported.
+    pub fn remove_label_values(&self, values: [&str; N]) -> bool {
+        let h = self.hash(&values);
+        let mut st = self.inner.state.write();
+        match st
+            .table
+            .find_entry(h, |m| eq_values(m.label_values(), &values))
+        {
+            Ok(entry) => {
+                entry.remove();
+                st.dirty = true;
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Removes the child with these `(name, value)` labels; whether it
+    /// existed.
+    ///
+    /// # Errors
+    ///
+    /// As [`Family::with_labels`].
+    pub fn remove(&self, labels: &[(&str, &str)]) -> Result<bool, LabelError> {
+        let values = self.positional(labels)?;
+        Ok(self.remove_label_values(values))
+    }
+
+    /// Removes every child whose labels include all of `labels`; how many.
+    /// A name that is not a variable label matches nothing.
+    pub fn remove_partial_match(&self, labels: &[(&str, &str)]) -> usize {
+        let vars = self.inner.desc.variable_labels();
+        let mut wanted = Vec::with_capacity(labels.len());
+        for (name, value) in labels {
+            match vars.iter().position(|v| **v == **name) {
+                Some(i) => wanted.push((i, *value)),
+                None => return 0,
+            }
+        }
+        let mut st = self.inner.state.write();
+        let before = st.table.len();
+        st.table
+            .retain(|m| !wanted.iter().all(|&(i, v)| &*m.label_values()[i] == v));
+        let removed = before - st.table.len();
+        if removed > 0 {
+            st.dirty = true;
+        }
+        removed
+    }
+
+    /// Removes every child.
+    pub fn clear(&self) {
+        let mut st = self.inner.state.write();
+        st.table.clear();
+        st.sorted.clear();
+        st.dirty = false;
+    }
+
+    /// The number of children.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.inner.state.read().table.len()
+    }
+
+    /// Whether the family has no children.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    #[inline]
+    fn hash(&self, values: &[&str]) -> u64 {
+        hash_values(self.inner.seed, values.iter().map(|v| v.as_bytes()))
+    }
+
+    #[inline]
+    fn get_or_create(&self, values: &[&str]) -> M {
+        let h = self.hash(values);
+        {
+            let st = self.inner.state.read();
+            if let Some(m) = st.table.find(h, |m| eq_values(m.label_values(), values)) {
+                return m.clone();
+            }
+        }
+        self.create(h, values)
+    }
+
+    #[cold]
+    fn create(&self, h: u64, values: &[&str]) -> M {
+        let mut st = self.inner.state.write();
+        if let Some(m) = st.table.find(h, |m| eq_values(m.label_values(), values)) {
+            return m.clone();
+        }
+        let owned: Box<[Arc<str>]> = values.iter().map(|v| Arc::from(*v)).collect();
+        let child = M::new_child(self.inner.desc.clone(), owned, &self.inner.config);
+        let seed = self.inner.seed;
+        st.table.insert_unique(h, child.clone(), |m| {
+            hash_values(seed, m.label_values().iter().map(|v| v.as_bytes()))
+        });
+        st.dirty = true;
+        child
+    }
+
+    fn positional<'v>(&self, labels: &[(&str, &'v str)]) -> Result<[&'v str; N], LabelError> {
+        let desc = &self.inner.desc;
+        let metric = || desc.fq_name().to_string();
+        if labels.len() != N {
+            return Err(self.cardinality_error(labels.len()));
+        }
+        let mut values = [""; N];
+        let mut seen = [false; N];
+        for (name, value) in labels {
+            let Some(i) = desc.variable_labels().iter().position(|v| **v == **name) else {
+                return Err(LabelError::UnknownLabel {
+                    metric: metric(),
+                    label: (*name).to_string(),
+                });
+            };
+            values[i] = value;
+            seen[i] = true;
+        }
+        if let Some(i) = seen.iter().position(|s| !s) {
+            return Err(LabelError::MissingLabel {
+                metric: metric(),
+                label: desc.variable_labels()[i].to_string(),
+            });
+        }
+        Ok(values)
+    }
+
+    #[cold]
+    fn cardinality_error(&self, got: usize) -> LabelError {
+        LabelError::Cardinality {
+            metric: self.inner.desc.fq_name().to_string(),
+            expected: N,
+            got,
+        }
+    }
+}
+
+impl<M: FamilyMember, const N: usize> Collector for Family<M, N> {
+    fn describe(&self) -> Vec<Desc> {
+        vec![self.inner.desc.clone()]
+    }
+
+    fn collect(&self, out: &mut MetricSink<'_>) {
+        let st = self.inner.state.upgradable_read();
+        let st = if st.dirty {
+            let mut w = RwLockUpgradableReadGuard::upgrade(st);
+            let State {
+                table,
+                sorted,
+                dirty,
+            } = &mut *w;
+            sorted.clear();
+            sorted.extend(table.iter().cloned());
+            sorted.sort_unstable_by(|a, b| cmp_values(a.label_values(), b.label_values()));
+            *dirty = false;
+            RwLockWriteGuard::downgrade_to_upgradable(w)
+        } else {
+            st
+        };
+        for child in &st.sorted {
+            if let Some(slot) = out.series(&self.inner.desc, child.label_values(), None) {
+                child.write_value(slot);
+            }
+        }
+    }
+}
+
+fn eq_values(stored: &[Arc<str>], given: &[&str]) -> bool {
+    stored.len() == given.len()
+        && stored
+            .iter()
+            .zip(given)
+            .all(|(a, b)| a.len() == b.len() && **a == **b)
+}
+
+fn cmp_values(a: &[Arc<str>], b: &[Arc<str>]) -> Ordering {
+    a.iter().map(|s| &**s).cmp(b.iter().map(|s| &**s))
+}
+
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_usize(0);
+    h.finish()
+}
+
+#[inline(always)]
+fn folded_multiply(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+/// Reads up to 16 bytes as two overlapping little-endian words.
+#[inline(always)]
+fn load_short(b: &[u8]) -> (u64, u64) {
+    let len = b.len();
+    if len >= 8 {
+        let lo = u64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8]));
+        let hi = u64::from_le_bytes(b[len - 8..].try_into().unwrap_or([0; 8]));
+        (lo, hi)
+    } else if len >= 4 {
+        let lo = u32::from_le_bytes(b[..4].try_into().unwrap_or([0; 4]));
+        let hi = u32::from_le_bytes(b[len - 4..].try_into().unwrap_or([0; 4]));
+        (u64::from(lo), u64::from(hi))
+    } else if len > 0 {
+        (
+            u64::from(b[0]) | (u64::from(b[len / 2]) << 8),
+            u64::from(b[len - 1]),
+        )
+    } else {
+        (0, 0)
+    }
+}
+
+/// A seeded one-shot hash of a list of byte strings, fast for the short
+/// strings label values usually are. Only picks a bucket: identity is
+/// always decided by comparing the values.
+#[inline]
+pub(crate) fn hash_values<'a>(seed: u64, values: impl Iterator<Item = &'a [u8]>) -> u64 {
+    const K1: u64 = 0x243f_6a88_85a3_08d3;
+    const K2: u64 = 0x1319_8a2e_0370_7344;
+    let mut acc = seed ^ K1;
+    for v in values {
+        let mut rest = v;
+        while rest.len() > 16 {
+            let (lo, hi) = load_short(&rest[..16]);
+            acc = folded_multiply(lo ^ acc, hi ^ K2);
+            rest = &rest[16..];
+        }
+        let (lo, hi) = load_short(rest);
+        acc = folded_multiply(lo ^ acc ^ K2, hi ^ K1 ^ (v.len() as u64));
+    }
+    acc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_separates_value_boundaries() {
+        let h = |v: &[&str]| hash_values(7, v.iter().map(|s| s.as_bytes()));
+        assert_ne!(h(&["ab", "c"]), h(&["a", "bc"]));
+        assert_ne!(h(&["", "x"]), h(&["x", ""]));
+        assert_eq!(
+            h(&["a long label value over sixteen bytes"]),
+            h(&["a long label value over sixteen bytes"])
+        );
+        assert_ne!(
+            h(&["a long label value over sixteen bytes"]),
+            h(&["a long label value over sixteen byteZ"])
+        );
+    }
+
+    #[test]
+    fn colliding_hashes_never_merge_children() {
+        let fam = crate::CounterVec::new("c_total", "h", ["a"]).unwrap();
+        fam.inner.state.write().table = HashTable::with_capacity(16);
+        let x = fam.create(42, &["x"]);
+        let y = fam.create(42, &["y"]);
+        x.inc();
+        let st = fam.inner.state.read();
+        let found_y = st
+            .table
+            .find(42, |m| eq_values(m.label_values(), &["y"]))
+            .unwrap();
+        let found_x = st
+            .table
+            .find(42, |m| eq_values(m.label_values(), &["x"]))
+            .unwrap();
+        assert_eq!(found_y.value(), 0.0);
+        assert_eq!(found_x.value(), 1.0);
+        assert_eq!(y.value(), 0.0);
+        assert_eq!(st.table.len(), 2);
+    }
+}

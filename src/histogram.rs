@@ -1,0 +1,525 @@
+//! [`Histogram`] with classic buckets, bucket helpers and a timer.
+//!
+//! `observe` is lock-free. Every snapshot is consistent: `_count` equals the
+//! `+Inf` bucket and `_sum` is the sum of exactly the observations counted,
+//! even while other threads observe. This uses client_golang's hot/cold
+//! idea: observers write into the "hot" half; a collector flips halves,
+//! waits for observations already started on the now-cold half to finish,
+//! reads it, and folds it into the new hot half.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::Mutex;
+
+use crate::collector::{Collector, MetricSink};
+use crate::desc::{Desc, MetricType, Opts};
+use crate::error::{BucketError, DescError};
+use crate::family::{FamilyMember, Series};
+use crate::snapshot::{Bucket, HistogramValue, Value};
+
+/// client_golang's default buckets, tailored to request latencies in
+/// seconds.
+pub const DEFAULT_BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// `count` buckets, the first at `start`, each `width` above the last.
+///
+/// # Errors
+///
+/// [`BucketError`] if `count` is zero or `width` is not positive.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(promclient::linear_buckets(1.0, 2.0, 3)?, [1.0, 3.0, 5.0]);
+/// # Ok::<(), promclient::BucketError>(())
+/// ```
+pub fn linear_buckets(start: f64, width: f64, count: usize) -> Result<Vec<f64>, BucketError> {
+    if count == 0 {
+        return Err(BucketError::ZeroCount);
+    }
+    if !(width > 0.0) {
+        return Err(BucketError::InvalidArgument {
+            what: "width must be positive",
+            value: width,
+        });
+    }
+    Ok((0..count).map(|i| start + width * i as f64).collect())
+}
+
+/// `count` buckets, the first at `start`, each `factor` times the last.
+///
+/// # Errors
+///
+/// [`BucketError`] if `count` is zero, `start` is not positive or
+/// `factor` is not above 1.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(promclient::exponential_buckets(1.0, 2.0, 4)?, [1.0, 2.0, 4.0, 8.0]);
+/// # Ok::<(), promclient::BucketError>(())
+/// ```
+pub fn exponential_buckets(start: f64, factor: f64, count: usize) -> Result<Vec<f64>, BucketError> {
+    if count == 0 {
+        return Err(BucketError::ZeroCount);
+    }
+    if !(start > 0.0) {
+        return Err(BucketError::InvalidArgument {
+            what: "start must be positive",
+            value: start,
+        });
+    }
+    if !(factor > 1.0) {
+        return Err(BucketError::InvalidArgument {
+            what: "factor must be greater than 1",
+            value: factor,
+        });
+    }
+    let mut out = Vec::with_capacity(count);
+    let mut b = start;
+    for _ in 0..count {
+        out.push(b);
+        b *= factor;
+    }
+    Ok(out)
+}
+
+/// `count` exponentially spaced buckets from `min` to `max` inclusive.
+///
+/// # Errors
+///
+/// [`BucketError`] if `count` is zero, `min` is not positive or `max` is
+/// not above `min` (with more than one bucket).
+///
+/// # Examples
+///
+/// ```
+/// let b = promclient::exponential_buckets_range(1.0, 100.0, 3)?;
+/// assert_eq!(b.len(), 3);
+/// assert!((b[1] - 10.0).abs() < 1e-9 && (b[2] - 100.0).abs() < 1e-9);
+/// # Ok::<(), promclient::BucketError>(())
+/// ```
+pub fn exponential_buckets_range(
+    min: f64,
+    max: f64,
+    count: usize,
+) -> Result<Vec<f64>, BucketError> {
+    if count == 0 {
+        return Err(BucketError::ZeroCount);
+    }
+    if !(min > 0.0) {
+        return Err(BucketError::InvalidArgument {
+            what: "min must be positive",
+            value: min,
+        });
+    }
+    if count == 1 {
+        return Ok(vec![min]);
+    }
+    if !(max > min) || !max.is_finite() {
+        return Err(BucketError::InvalidArgument {
+            what: "max must be finite and greater than min",
+            value: max,
+        });
+    }
+    let factor = (max / min).powf(1.0 / (count - 1) as f64);
+    exponential_buckets(min, factor, count)
+}
+
+/// Checks bucket bounds and drops a trailing `+Inf` (it is implicit).
+pub(crate) fn validate_buckets(buckets: &[f64]) -> Result<Arc<[f64]>, BucketError> {
+    let mut bounds = buckets;
+    if let Some(&last) = bounds.last() {
+        if last == f64::INFINITY {
+            bounds = &bounds[..bounds.len() - 1];
+        }
+    }
+    for (index, &bound) in bounds.iter().enumerate() {
+        if bound.is_nan() {
+            return Err(BucketError::NaN { index });
+        }
+        if index > 0 && !(bounds[index - 1] < bound) {
+            return Err(BucketError::NotIncreasing {
+                index,
+                previous: bounds[index - 1],
+                bound,
+            });
+        }
+    }
+    Ok(Arc::from(bounds))
+}
+
+/// Set in `HistogramCore::hot` when the second half is hot; the other 63
+/// bits count observations started.
+const HOT_BIT: u64 = 1 << 63;
+
+/// Lock-free histogram state.
+///
+/// `cells` holds two halves of `stride = bounds.len() + 2` cells each:
+/// the sum's bits, then one non-cumulative count per bucket, the last for
+/// `+Inf`.
+pub(crate) struct HistogramCore {
+    bounds: Arc<[f64]>,
+    hot: AtomicU64,
+    cells: Box<[AtomicU64]>,
+    /// One collector at a time flips and folds the halves.
+    collect: Mutex<()>,
+}
+
+impl HistogramCore {
+    fn new(bounds: Arc<[f64]>) -> Self {
+        let stride = bounds.len() + 2;
+        Self {
+            bounds,
+            hot: AtomicU64::new(0),
+            cells: (0..2 * stride).map(|_| AtomicU64::new(0)).collect(),
+            collect: Mutex::new(()),
+        }
+    }
+
+    fn stride(&self) -> usize {
+        self.bounds.len() + 2
+    }
+
+    #[inline]
+    fn bucket_index(&self, v: f64) -> usize {
+        let b = &self.bounds;
+        if b.len() <= 32 {
+            // NaN is not <= any bound and lands in +Inf, as in client_golang.
+            b.iter().position(|&ub| v <= ub).unwrap_or(b.len())
+        } else {
+            b.partition_point(|&ub| !(v <= ub))
+        }
+    }
+
+    #[inline]
+    fn observe(&self, v: f64) {
+        let i = self.bucket_index(v);
+        // Acquire: pairs with the collector's flip, so the zeroing of the
+        // half we are about to write is visible to us.
+        let seq = self.hot.fetch_add(1, Ordering::Acquire);
+        let stride = self.stride();
+        let half = &self.cells[(seq >> 63) as usize * stride..][..stride];
+        // Relaxed: the sum is published by the Release bucket increment.
+        let sum = &half[0];
+        let mut old = sum.load(Ordering::Relaxed);
+        loop {
+            let new = (f64::from_bits(old) + v).to_bits();
+            match sum.compare_exchange_weak(old, new, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => break,
+                Err(cur) => old = cur,
+            }
+        }
+        // Release: the collector sees this observation complete (bucket
+        // counts add up to the started count) only after the sum includes it.
+        half[1 + i].fetch_add(1, Ordering::Release);
+    }
+
+    /// Takes a consistent snapshot: returns `(count, sum)` and hands each
+    /// bucket's non-cumulative count to `each(index, count)` (the last index
+    /// is `+Inf`).
+    fn snapshot(&self, mut each: impl FnMut(usize, u64)) -> (u64, f64) {
+        let stride = self.stride();
+        let _one_collector = self.collect.lock();
+        // AcqRel: Release publishes the zeroing of the cold half (done at
+        // the end of the previous collect) to observers that switch to it.
+        let seq = self.hot.fetch_add(HOT_BIT, Ordering::AcqRel);
+        let started = seq & !HOT_BIT;
+        let cold_idx = (seq >> 63) as usize;
+        let cold = &self.cells[cold_idx * stride..][..stride];
+        let hot = &self.cells[(1 - cold_idx) * stride..][..stride];
+        // Wait for observations that picked the cold half to finish. They
+        // are wait-free, so this only spins while one is mid-flight.
+        let mut spins = 0u32;
+        loop {
+            // Acquire: pairs with the observers' Release bucket increments.
+            let done: u64 = cold[1..].iter().map(|c| c.load(Ordering::Acquire)).sum();
+            if done == started {
+                break;
+            }
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        // Relaxed: ordered after the Acquire loads above.
+        let sum_bits = cold[0].swap(0, Ordering::Relaxed);
+        let sum = f64::from_bits(sum_bits);
+        for (i, c) in cold[1..].iter().enumerate() {
+            let n = c.swap(0, Ordering::Relaxed);
+            each(i, n);
+            if n > 0 {
+                // Relaxed: the next collector is ordered after this one by
+                // the collect mutex.
+                hot[1 + i].fetch_add(n, Ordering::Relaxed);
+            }
+        }
+        if sum_bits != 0 {
+            let cell = &hot[0];
+            let mut old = cell.load(Ordering::Relaxed);
+            loop {
+                let new = (f64::from_bits(old) + sum).to_bits();
+                match cell.compare_exchange_weak(old, new, Ordering::Relaxed, Ordering::Relaxed) {
+                    Ok(_) => break,
+                    Err(cur) => old = cur,
+                }
+            }
+        }
+        (started, sum)
+    }
+}
+
+/// A histogram with classic buckets. Cheap to clone; clones share state.
+///
+/// # Examples
+///
+/// ```
+/// use promclient::{Histogram, DEFAULT_BUCKETS};
+///
+/// let latency = Histogram::new("request_seconds", "Request latency.", &DEFAULT_BUCKETS)?;
+/// latency.observe(0.042);
+/// {
+///     let _timer = latency.start_timer(); // observes the elapsed seconds on drop
+/// }
+/// assert_eq!(latency.sample_count(), 2);
+/// # Ok::<(), promclient::DescError>(())
+/// ```
+#[derive(Clone)]
+pub struct Histogram(Arc<Series<HistogramCore>>);
+
+impl Histogram {
+    /// An unlabeled histogram with these bucket upper bounds (a trailing
+    /// `+Inf` is implicit and may be left out).
+    ///
+    /// # Errors
+    ///
+    /// [`DescError`] if the name is invalid or the bounds are not strictly
+    /// increasing.
+    pub fn new(name: &str, help: &str, buckets: &[f64]) -> Result<Self, DescError> {
+        Self::with_opts(Opts::new(name, help), buckets)
+    }
+
+    /// An unlabeled histogram from [`Opts`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Histogram::new`], and if a const label is `le` or invalid.
+    pub fn with_opts(opts: Opts, buckets: &[f64]) -> Result<Self, DescError> {
+        let bounds = validate_buckets(buckets)?;
+        let desc = Desc::from_opts(MetricType::Histogram, &opts, &[])?;
+        Ok(Self(Arc::new(Series::new(
+            desc,
+            Box::new([]),
+            HistogramCore::new(bounds),
+        ))))
+    }
+
+    /// Records one observation. Lock-free.
+    #[inline]
+    pub fn observe(&self, v: f64) {
+        self.0.core.observe(v);
+    }
+
+    /// A timer that observes the seconds elapsed until it is dropped or
+    /// stopped.
+    #[must_use = "the timer observes when dropped; dropping it at once observes ~0"]
+    pub fn start_timer(&self) -> HistogramTimer {
+        HistogramTimer {
+            histogram: Some(self.clone()),
+            start: Instant::now(),
+        }
+    }
+
+    /// The upper bounds of the buckets, without the implicit `+Inf`.
+    #[must_use]
+    pub fn buckets(&self) -> &[f64] {
+        &self.0.core.bounds
+    }
+
+    /// The number of observations so far.
+    #[must_use]
+    pub fn sample_count(&self) -> u64 {
+        // Relaxed: an approximate recent count.
+        self.0.core.hot.load(Ordering::Relaxed) & !HOT_BIT
+    }
+
+    /// A consistent snapshot of the histogram.
+    #[must_use]
+    pub fn snapshot(&self) -> HistogramValue {
+        let mut slot = Value::Untyped(0.0);
+        self.write_value(&mut slot);
+        match slot {
+            Value::Histogram(h) => h,
+            _ => HistogramValue::default(),
+        }
+    }
+
+    /// The descriptor.
+    #[must_use]
+    pub fn desc(&self) -> &Desc {
+        &self.0.desc
+    }
+}
+
+impl fmt::Debug for Histogram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Histogram")
+            .field("name", &self.0.desc.fq_name())
+            .field("labels", &self.0.values)
+            .field("buckets", &self.buckets())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Collector for Histogram {
+    fn describe(&self) -> Vec<Desc> {
+        vec![self.0.desc.clone()]
+    }
+
+    fn collect(&self, out: &mut MetricSink<'_>) {
+        if let Some(slot) = out.series(&self.0.desc, &self.0.values, None) {
+            self.write_value(slot);
+        }
+    }
+}
+
+impl FamilyMember for Histogram {
+    type Config = Arc<[f64]>;
+    const TYPE: MetricType = MetricType::Histogram;
+
+    fn new_child(desc: Desc, values: Box<[Arc<str>]>, bounds: &Arc<[f64]>) -> Self {
+        Self(Arc::new(Series::new(
+            desc,
+            values,
+            HistogramCore::new(bounds.clone()),
+        )))
+    }
+
+    fn label_values(&self) -> &[Arc<str>] {
+        &self.0.values
+    }
+
+    fn write_value(&self, slot: &mut Value) {
+        let core = &self.0.core;
+        if !matches!(slot, Value::Histogram(_)) {
+            *slot = Value::Histogram(HistogramValue::default());
+        }
+        let Value::Histogram(h) = slot else { return };
+        let n = core.bounds.len();
+        // Reuse the bucket vector: `cumulative_count` first receives the
+        // per-bucket counts, then is accumulated in place.
+        h.buckets.resize_with(n, Bucket::default);
+        let buckets = &mut h.buckets;
+        let (count, sum) = core.snapshot(|i, c| {
+            if let Some(b) = buckets.get_mut(i) {
+                b.cumulative_count = c;
+            }
+        });
+        let mut acc = 0u64;
+        for (b, &bound) in h.buckets.iter_mut().zip(core.bounds.iter()) {
+            acc += b.cumulative_count;
+            b.cumulative_count = acc;
+            b.upper_bound = bound;
+            b.exemplar = None;
+        }
+        h.sample_count = count;
+        h.sample_sum = sum;
+        h.created = Some(self.0.created);
+        h.native = None;
+    }
+}
+
+/// Observes the seconds elapsed since [`Histogram::start_timer`] into the
+/// histogram when dropped, unless stopped first.
+#[derive(Debug)]
+pub struct HistogramTimer {
+    histogram: Option<Histogram>,
+    start: Instant,
+}
+
+impl HistogramTimer {
+    /// Observes now and returns the elapsed seconds.
+    pub fn observe_duration(mut self) -> f64 {
+        self.finish(true)
+    }
+
+    /// Stops without observing; returns the elapsed seconds.
+    pub fn stop_and_discard(mut self) -> f64 {
+        self.finish(false)
+    }
+
+    fn finish(&mut self, record: bool) -> f64 {
+        let secs = self.start.elapsed().as_secs_f64();
+        if let Some(h) = self.histogram.take() {
+            if record {
+                h.observe(secs);
+            }
+        }
+        secs
+    }
+}
+
+impl Drop for HistogramTimer {
+    fn drop(&mut self) {
+        self.finish(true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_index_matches_le_semantics() {
+        let core = HistogramCore::new(Arc::from(&[1.0, 2.0, 5.0][..]));
+        assert_eq!(core.bucket_index(0.5), 0);
+        assert_eq!(core.bucket_index(1.0), 0);
+        assert_eq!(core.bucket_index(1.5), 1);
+        assert_eq!(core.bucket_index(5.0), 2);
+        assert_eq!(core.bucket_index(5.1), 3);
+        assert_eq!(core.bucket_index(f64::NAN), 3);
+        let many: Vec<f64> = (0..100).map(f64::from).collect();
+        let big = HistogramCore::new(Arc::from(&many[..]));
+        assert_eq!(big.bucket_index(-1.0), 0);
+        assert_eq!(big.bucket_index(0.0), 0);
+        assert_eq!(big.bucket_index(0.5), 1);
+        assert_eq!(big.bucket_index(99.0), 99);
+        assert_eq!(big.bucket_index(99.5), 100);
+        assert_eq!(big.bucket_index(f64::NAN), 100);
+    }
+
+    #[test]
+    fn snapshots_fold_halves_without_losing_counts() {
+        let core = HistogramCore::new(Arc::from(&[1.0][..]));
+        let mut counts = [0u64; 2];
+        for round in 1..=5u64 {
+            core.observe(0.5);
+            core.observe(3.0);
+            let (count, sum) = core.snapshot(|i, c| counts[i] = c);
+            assert_eq!(count, 2 * round);
+            assert_eq!(sum, 3.5 * round as f64);
+            assert_eq!(counts, [round, round]);
+        }
+    }
+
+    #[test]
+    fn validate_drops_trailing_inf_and_refuses_disorder() {
+        assert_eq!(&*validate_buckets(&[1.0, f64::INFINITY]).unwrap(), &[1.0]);
+        assert_eq!(&*validate_buckets(&[]).unwrap(), &[] as &[f64]);
+        assert!(matches!(
+            validate_buckets(&[1.0, 1.0]),
+            Err(BucketError::NotIncreasing { index: 1, .. })
+        ));
+        assert!(matches!(
+            validate_buckets(&[f64::NAN]),
+            Err(BucketError::NaN { index: 0 })
+        ));
+    }
+}

@@ -1,0 +1,760 @@
+//! [`Registry`]: register and unregister collectors, and gather them into a
+//! [`Snapshot`]. There is no global default registry.
+
+use std::any::Any;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use crate::collector::{Collector, MetricSink};
+use crate::desc::{is_valid_label_name, is_valid_metric_name, Desc, MetricType};
+use crate::error::{AlreadyRegisteredError, CollectError, DescError, GatherError, RegisterError};
+use crate::snapshot::{LabelPair, Metric, MetricFamily, Snapshot, Value};
+
+/// A set of collectors to gather together.
+///
+/// Cheap to clone: clones share the collectors. Create one with
+/// [`Registry::new`] and register what you want reported; nothing is
+/// registered implicitly.
+///
+/// # Examples
+///
+/// ```
+/// use promclient::{CounterVec, Registry};
+///
+/// let registry = Registry::new();
+/// let requests = CounterVec::new("http_requests_total", "Requests served.", ["method", "code"])?;
+/// registry.register(requests.clone())?;
+/// requests.with_label_values(["GET", "200"]).inc();
+///
+/// let families = registry.gather()?;
+/// let mut out = Vec::new();
+/// promclient::encoding::text::encode(&families, &mut out)?;
+/// assert_eq!(
+///     String::from_utf8(out)?,
+///     "# HELP http_requests_total Requests served.\n\
+///      ## TYPE http_requests_total counter\n\
+///      http_requests_total{code=\"200\",method=\"GET\"} 1\n"
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct Registry {
+    inner: Arc<RwLock<Registered>>,
+}
+
+#[derive(Default)]
+struct Registered {
+    entries: Vec<Entry>,
+    /// What gather iterates: replaced on every change, so a gather holds no
+    /// lock while collectors run.
+    collectors: Arc<[Arc<dyn Collector>]>,
+    /// Per metric name: what every descriptor of that name must agree on,
+    /// and how many registered descriptors use it.
+    names: HashMap<Arc<str>, NameInfo>,
+}
+
+struct Entry {
+    collector: Arc<dyn Collector>,
+    original: Arc<dyn Any + Send + Sync>,
+    descs: Vec<Desc>,
+}
+
+struct NameInfo {
+    help: Arc<str>,
+    kind: MetricType,
+    label_names: Vec<String>,
+    count: usize,
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = self.inner.read();
+        f.debug_struct("Registry")
+            .field("collectors", &r.entries.len())
+            .finish()
+    }
+}
+
+impl Registry {
+    /// An empty registry.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers a collector.
+    ///
+    /// # Errors
+    ///
+    /// - [`RegisterError::AlreadyRegistered`] if a collector with exactly
+    ///   the same descriptors is registered; it carries that collector.
+    /// - [`RegisterError::DuplicateDesc`] if another collector registered a
+    ///   descriptor with the same name and const label values.
+    /// - [`RegisterError::Inconsistent`] if a descriptor of the same name
+    ///   has another help, type or set of label names.
+    ///
+    /// A collector that describes nothing is unchecked and always accepted.
+    pub fn register<C: Collector>(&self, collector: C) -> Result<(), RegisterError> {
+        let c = Arc::new(collector);
+        let descs = c.describe();
+        self.register_entry(Entry {
+            collector: c.clone(),
+            original: c,
+            descs,
+        })
+    }
+
+    /// Unregisters the collector registered with the same descriptors as
+    /// `collector`; whether one was found. Unchecked collectors cannot be
+    /// found this way.
+    pub fn unregister(&self, collector: &dyn Collector) -> bool {
+        self.unregister_descs(&collector.describe())
+    }
+
+    /// A view of this registry that prefixes the names and adds `labels` to
+    /// every metric registered through it (client_golang's
+    /// `WrapRegistererWithPrefix` and `WrapRegistererWith`).
+    ///
+    /// # Errors
+    ///
+    /// [`DescError`] if the prefix does not make valid names or a label
+    /// name is invalid or repeated.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use promclient::{Counter, Registry};
+    ///
+    /// let registry = Registry::new();
+    /// let db = registry.wrap("db_", &[("pool", "main")])?;
+    /// db.register(Counter::new("queries_total", "Queries run.")?)?;
+    /// let snapshot = registry.gather()?;
+    /// let family = snapshot.family("db_queries_total").unwrap();
+    /// assert_eq!(&*family.metrics[0].labels[0].value, "main");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn wrap(
+        &self,
+        prefix: &str,
+        labels: &[(&str, &str)],
+    ) -> Result<WrappedRegistry, DescError> {
+        let wrap = Wrap::new(prefix, labels)?;
+        Ok(WrappedRegistry {
+            registry: self.clone(),
+            wrap: Arc::new(wrap),
+        })
+    }
+
+    fn register_entry(&self, entry: Entry) -> Result<(), RegisterError> {
+        let mut descs: Vec<Desc> = Vec::with_capacity(entry.descs.len());
+        for d in &entry.descs {
+            if !descs.iter().any(|x| x.same_identity(d)) {
+                descs.push(d.clone());
+            }
+        }
+        let mut reg = self.inner.write();
+        // Consistency per name, against the registry and within the new set.
+        for (i, d) in descs.iter().enumerate() {
+            let labels: Vec<String> = d.label_names_sorted().map(str::to_owned).collect();
+            let check =
+                |help: &str, kind: MetricType, names: &[String]| -> Result<(), RegisterError> {
+                    let differs = if kind != d.metric_type() {
+                        "type"
+                    } else if help != d.help() {
+                        "help"
+                    } else if names != labels.as_slice() {
+                        "label names"
+                    } else {
+                        return Ok(());
+                    };
+                    Err(RegisterError::Inconsistent {
+                        metric: d.fq_name().to_string(),
+                        differs,
+                    })
+                };
+            if let Some(info) = reg.names.get(d.fq_name()) {
+                check(&info.help, info.kind, &info.label_names)?;
+            }
+            for earlier in descs[..i].iter().filter(|e| e.fq_name() == d.fq_name()) {
+                let names: Vec<String> = earlier.label_names_sorted().map(str::to_owned).collect();
+                check(earlier.help(), earlier.metric_type(), &names)?;
+            }
+        }
+        // Duplicates: all of them from one collector with the same set means
+        // "already registered"; anything else is a conflict.
+        let mut owner: Option<usize> = None;
+        let mut dups = 0;
+        for d in &descs {
+            if let Some(i) = reg
+                .entries
+                .iter()
+                .position(|e| e.descs.iter().any(|x| x.same_identity(d)))
+            {
+                dups += 1;
+                owner = match owner {
+                    None => Some(i),
+                    Some(o) if o == i => Some(o),
+                    Some(_) => Some(usize::MAX),
+                };
+            }
+        }
+        if dups > 0 {
+            if let Some(i) = owner.filter(|&i| i != usize::MAX) {
+                let e = &reg.entries[i];
+                if dups == descs.len() && e.descs.len() == descs.len() {
+                    return Err(RegisterError::AlreadyRegistered(AlreadyRegisteredError {
+                        existing: e.collector.clone(),
+                        original: e.original.clone(),
+                        metric: descs[0].fq_name().to_string(),
+                    }));
+                }
+            }
+            let d = descs.iter().find(|d| {
+                reg.entries
+                    .iter()
+                    .any(|e| e.descs.iter().any(|x| x.same_identity(d)))
+            });
+            return Err(RegisterError::DuplicateDesc {
+                metric: d.map_or(String::new(), |d| d.fq_name().to_string()),
+            });
+        }
+        for d in &descs {
+            reg.names
+                .entry(d.name_arc().clone())
+                .or_insert_with(|| NameInfo {
+                    help: d.help_arc().clone(),
+                    kind: d.metric_type(),
+                    label_names: d.label_names_sorted().map(str::to_owned).collect(),
+                    count: 0,
+                })
+                .count += 1;
+        }
+        reg.entries.push(Entry { descs, ..entry });
+        reg.collectors = reg.entries.iter().map(|e| e.collector.clone()).collect();
+        Ok(())
+    }
+
+    fn unregister_descs(&self, descs: &[Desc]) -> bool {
+        if descs.is_empty() {
+            return false;
+        }
+        let mut reg = self.inner.write();
+        let Some(i) = reg.entries.iter().position(|e| {
+            e.descs.len() <= descs.len()
+                && descs
+                    .iter()
+                    .all(|d| e.descs.iter().any(|x| x.same_identity(d)))
+                && e.descs
+                    .iter()
+                    .all(|x| descs.iter().any(|d| x.same_identity(d)))
+        }) else {
+            return false;
+        };
+        let entry = reg.entries.remove(i);
+        for d in &entry.descs {
+            if let Some(info) = reg.names.get_mut(d.fq_name()) {
+                info.count -= 1;
+                if info.count == 0 {
+                    reg.names.remove(d.fq_name());
+                }
+            }
+        }
+        reg.collectors = reg.entries.iter().map(|e| e.collector.clone()).collect();
+        true
+    }
+
+    /// Gathers every registered collector into a new [`Snapshot`].
+    ///
+    /// # Errors
+    ///
+    /// [`GatherError`] listing every problem (a collector that panicked or
+    /// reported failure, duplicate or inconsistent series); it carries the
+    /// families that could be gathered in [`GatherError::partial`].
+    pub fn gather(&self) -> Result<Snapshot, GatherError> {
+        let mut snapshot = Snapshot::new();
+        match self.gather_into(&mut snapshot) {
+            Ok(()) => Ok(snapshot),
+            Err(mut e) => {
+                e.partial = snapshot;
+                Err(e)
+            }
+        }
+    }
+
+    /// Gathers into `snapshot`, reusing its memory: once a snapshot has
+    /// seen a registry's series, gathering them again allocates nothing per
+    /// series.
+    ///
+    /// Families are sorted by name, series by label values, and empty
+    /// families are left out. A collector that panics loses what it
+    /// collected in that call; the others are still gathered.
+    ///
+    /// # Errors
+    ///
+    /// As [`Registry::gather`]; what could be gathered is left in
+    /// `snapshot`.
+    pub fn gather_into(&self, snapshot: &mut Snapshot) -> Result<(), GatherError> {
+        let collectors = self.inner.read().collectors.clone();
+        let mut errors = Vec::new();
+        snapshot.state.begin();
+        for c in collectors.iter() {
+            snapshot.state.begin_collector();
+            let mut sink = MetricSink {
+                snap: snapshot,
+                errors: &mut errors,
+                wrap: None,
+            };
+            let result = catch_unwind(AssertUnwindSafe(|| c.collect(&mut sink)));
+            if let Err(payload) = result {
+                snapshot.state.rollback_collector();
+                errors.push(CollectError::Panicked {
+                    message: panic_message(payload.as_ref()),
+                });
+            }
+        }
+        snapshot.finish(&mut errors);
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(GatherError {
+                errors,
+                partial: Snapshot::new(),
+            })
+        }
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_string()
+    }
+}
+
+/// A prefix and labels applied to every descriptor of a wrapped collector.
+pub(crate) struct Wrap {
+    prefix: String,
+    labels: Vec<LabelPair>,
+}
+
+impl Wrap {
+    fn new(prefix: &str, labels: &[(&str, &str)]) -> Result<Self, DescError> {
+        if !prefix.is_empty() && !is_valid_metric_name(prefix) {
+            return Err(DescError::InvalidMetricName {
+                name: prefix.to_string(),
+            });
+        }
+        for (name, _) in labels {
+            if !is_valid_label_name(name) || name.starts_with("__") {
+                return Err(DescError::InvalidLabelName {
+                    metric: prefix.to_string(),
+                    label: (*name).to_string(),
+                });
+            }
+        }
+        Ok(Self {
+            prefix: prefix.to_string(),
+            labels: labels.iter().map(|(n, v)| LabelPair::new(*n, *v)).collect(),
+        })
+    }
+
+    fn combine(&self, inner: &Self) -> Self {
+        let mut labels = inner.labels.clone();
+        labels.extend(self.labels.iter().cloned());
+        Self {
+            prefix: format!("{}{}", self.prefix, inner.prefix),
+            labels,
+        }
+    }
+
+    /// The wrapped descriptor of `desc`, from the table built at
+    /// registration, or built now for a descriptor not described then.
+    pub(crate) fn map(&self, desc: &Desc) -> Result<Desc, DescError> {
+        desc.wrapped(&self.prefix, &self.labels)
+    }
+}
+
+struct WrappingCollector {
+    inner: Arc<dyn Collector>,
+    wrap: Arc<Wrap>,
+    /// Original descriptor to wrapped descriptor, built at registration.
+    table: Vec<(Desc, Desc)>,
+}
+
+impl Collector for WrappingCollector {
+    fn describe(&self) -> Vec<Desc> {
+        self.table.iter().map(|(_, w)| w.clone()).collect()
+    }
+
+    fn collect(&self, out: &mut MetricSink<'_>) {
+        let table = WrapTable {
+            wrap: &self.wrap,
+            table: &self.table,
+        };
+        out.with_wrap(&table, |out| self.inner.collect(out));
+    }
+}
+
+/// What a sink consults to rewrite descriptors under a wrapper.
+pub(crate) struct WrapTable<'a> {
+    wrap: &'a Wrap,
+    table: &'a [(Desc, Desc)],
+}
+
+impl WrapTable<'_> {
+    pub(crate) fn map(&self, desc: &Desc) -> Result<Desc, DescError> {
+        match self.table.iter().find(|(o, _)| o.ptr_eq(desc)) {
+            Some((_, w)) => Ok(w.clone()),
+            None => self.wrap.map(desc),
+        }
+    }
+}
+
+/// A view of a [`Registry`] that adds a name prefix and const labels to
+/// everything registered through it. See [`Registry::wrap`].
+#[derive(Clone)]
+pub struct WrappedRegistry {
+    registry: Registry,
+    wrap: Arc<Wrap>,
+}
+
+impl fmt::Debug for WrappedRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WrappedRegistry")
+            .field("prefix", &self.wrap.prefix)
+            .field("labels", &self.wrap.labels)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WrappedRegistry {
+    /// Registers `collector` with the prefix and labels applied.
+    ///
+    /// # Errors
+    ///
+    /// As [`Registry::register`], and [`RegisterError::Desc`] if a wrapped
+    /// descriptor is invalid (a label added twice, say).
+    pub fn register<C: Collector>(&self, collector: C) -> Result<(), RegisterError> {
+        let original = Arc::new(collector);
+        let mut table = Vec::new();
+        for d in original.describe() {
+            let w = self.wrap.map(&d)?;
+            table.push((d, w));
+        }
+        let descs = table.iter().map(|(_, w)| w.clone()).collect();
+        let wrapping = WrappingCollector {
+            inner: original.clone(),
+            wrap: self.wrap.clone(),
+            table,
+        };
+        self.registry.register_entry(Entry {
+            collector: Arc::new(wrapping),
+            original,
+            descs,
+        })
+    }
+
+    /// Unregisters a collector registered through this view; whether one
+    /// was found.
+    pub fn unregister(&self, collector: &dyn Collector) -> bool {
+        let descs: Result<Vec<Desc>, _> = collector
+            .describe()
+            .iter()
+            .map(|d| self.wrap.map(d))
+            .collect();
+        descs.is_ok_and(|d| self.registry.unregister_descs(&d))
+    }
+
+    /// A further view adding its prefix before this one's and its labels.
+    ///
+    /// # Errors
+    ///
+    /// As [`Registry::wrap`].
+    pub fn wrap(&self, prefix: &str, labels: &[(&str, &str)]) -> Result<Self, DescError> {
+        let outer = Wrap::new(prefix, labels)?;
+        Ok(Self {
+            registry: self.registry.clone(),
+            wrap: Arc::new(outer.combine(&self.wrap)),
+        })
+    }
+}
+
+/// Per-family bookkeeping of one gather, parallel to `Snapshot::families`.
+#[derive(Debug, Default, Clone, Copy)]
+struct Book {
+    /// Series written so far in this gather.
+    fill: usize,
+    /// The gather that last touched the family.
+    gather: u64,
+    /// The collector call that last touched the family.
+    collector: u64,
+}
+
+/// The reusable state behind [`Snapshot`]: name index and bookkeeping.
+#[derive(Default)]
+pub(crate) struct GatherState {
+    index: HashMap<Arc<str>, usize>,
+    book: Vec<Book>,
+    gather: u64,
+    collector: u64,
+    /// `(family, fill before)` for families the current collector touched.
+    touched: Vec<(usize, usize)>,
+    /// The last descriptor seen and its family, to skip the name lookup
+    /// while one collector reports many series of one descriptor.
+    last: Option<(Desc, usize)>,
+    layout_dirty: bool,
+    name_buf: String,
+}
+
+impl fmt::Debug for GatherState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GatherState")
+            .field("families", &self.index.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl GatherState {
+    fn begin(&mut self) {
+        self.gather += 1;
+        self.last = None;
+    }
+
+    fn begin_collector(&mut self) {
+        self.collector += 1;
+        self.touched.clear();
+        self.last = None;
+    }
+
+    fn rollback_collector(&mut self) {
+        for &(p, fill) in &self.touched {
+            self.book[p].fill = fill;
+        }
+        self.touched.clear();
+        self.last = None;
+    }
+
+    /// The next series slot of the family of `desc`, or `None` (with an
+    /// error recorded) if the descriptor disagrees with the family.
+    pub(crate) fn slot<'f>(
+        &mut self,
+        families: &'f mut Vec<MetricFamily>,
+        desc: &Desc,
+        errors: &mut Vec<CollectError>,
+    ) -> Option<&'f mut Metric> {
+        let p = match &self.last {
+            Some((d, p)) if d.ptr_eq(desc) => *p,
+            _ => {
+                let p = self.family_for(families, desc, errors)?;
+                self.last = Some((desc.clone(), p));
+                p
+            }
+        };
+        let b = &mut self.book[p];
+        if b.collector != self.collector {
+            b.collector = self.collector;
+            self.touched.push((p, b.fill));
+        }
+        let i = b.fill;
+        b.fill += 1;
+        let metrics = &mut families[p].metrics;
+        if i == metrics.len() {
+            metrics.push(Metric {
+                labels: Vec::new(),
+                value: Value::Untyped(0.0),
+                timestamp_ms: None,
+            });
+        }
+        Some(&mut metrics[i])
+    }
+
+    #[cold]
+    fn family_for(
+        &mut self,
+        families: &mut Vec<MetricFamily>,
+        desc: &Desc,
+        errors: &mut Vec<CollectError>,
+    ) -> Option<usize> {
+        let p = match self.index.get(desc.fq_name()) {
+            Some(&p) => p,
+            None => {
+                let p = families.len();
+                families.push(MetricFamily {
+                    name: desc.name_arc().clone(),
+                    help: desc.help_arc().clone(),
+                    metric_type: desc.metric_type(),
+                    unit: None,
+                    metrics: Vec::new(),
+                });
+                self.book.push(Book::default());
+                self.index.insert(desc.name_arc().clone(), p);
+                self.layout_dirty = true;
+                p
+            }
+        };
+        let fam = &mut families[p];
+        let b = &mut self.book[p];
+        if b.gather != self.gather {
+            b.gather = self.gather;
+            b.fill = 0;
+            if !Arc::ptr_eq(&fam.help, desc.help_arc()) {
+                fam.help = desc.help_arc().clone();
+            }
+            fam.metric_type = desc.metric_type();
+        } else {
+            let differs = if fam.metric_type != desc.metric_type() {
+                "type"
+            } else if !Arc::ptr_eq(&fam.help, desc.help_arc()) && *fam.help != *desc.help() {
+                "help"
+            } else {
+                return Some(p);
+            };
+            errors.push(CollectError::Inconsistent {
+                metric: desc.fq_name().to_string(),
+                differs,
+            });
+            return None;
+        }
+        Some(p)
+    }
+}
+
+impl Snapshot {
+    /// Ends a gather: truncates, sorts and checks series, drops empty and
+    /// colliding families, and keeps families sorted by name.
+    fn finish(&mut self, errors: &mut Vec<CollectError>) {
+        let st = &mut self.state;
+        let mut visible = 0;
+        for (p, fam) in self.families.iter_mut().enumerate() {
+            let b = &st.book[p];
+            let n = if b.gather == st.gather { b.fill } else { 0 };
+            fam.metrics.truncate(n);
+            if n > 1 {
+                sort_and_dedup(fam, errors);
+            }
+            let was_visible = p < self.visible;
+            if was_visible != !fam.metrics.is_empty() {
+                st.layout_dirty = true;
+            }
+            visible += usize::from(!fam.metrics.is_empty());
+        }
+        // Histograms and summaries own `<name>_bucket`, `_count` and `_sum`.
+        for p in 0..self.families.len() {
+            let suffixes: &[&str] = match self.families[p].metric_type {
+                MetricType::Histogram => &["_bucket", "_count", "_sum"],
+                MetricType::Summary => &["_count", "_sum"],
+                _ => continue,
+            };
+            if self.families[p].metrics.is_empty() {
+                continue;
+            }
+            for suffix in suffixes {
+                st.name_buf.clear();
+                st.name_buf.push_str(&self.families[p].name);
+                st.name_buf.push_str(suffix);
+                if let Some(&q) = st.index.get(st.name_buf.as_str()) {
+                    let other = &mut self.families[q];
+                    if !other.metrics.is_empty() {
+                        errors.push(CollectError::NameCollision {
+                            metric: other.name.to_string(),
+                            with: self.families[p].name.to_string(),
+                        });
+                        self.families[q].metrics.clear();
+                        visible -= 1;
+                        st.layout_dirty = true;
+                    }
+                }
+            }
+        }
+        if st.layout_dirty {
+            // Keep families that were visible before as spares; drop those
+            // empty twice in a row.
+            let old_visible = self.visible;
+            let mut p = 0;
+            self.families.retain(|f| {
+                let keep = !f.metrics.is_empty() || p < old_visible;
+                p += 1;
+                keep
+            });
+            self.families
+                .sort_by(|a, b| match (a.metrics.is_empty(), b.metrics.is_empty()) {
+                    (false, true) => Ordering::Less,
+                    (true, false) => Ordering::Greater,
+                    _ => a.name.cmp(&b.name),
+                });
+            st.index.clear();
+            for (p, f) in self.families.iter().enumerate() {
+                st.index.insert(f.name.clone(), p);
+            }
+            st.book.clear();
+            st.book.resize(self.families.len(), Book::default());
+            st.layout_dirty = false;
+        }
+        self.visible = visible;
+        st.last = None;
+    }
+}
+
+/// Orders series by label values (then names) and drops later duplicates.
+fn sort_and_dedup(fam: &mut MetricFamily, errors: &mut Vec<CollectError>) {
+    let ms = &mut fam.metrics;
+    let mut sorted = true;
+    let mut dup = false;
+    for w in ms.windows(2) {
+        match cmp_series(&w[0], &w[1]) {
+            Ordering::Less => {}
+            Ordering::Equal => dup = true,
+            Ordering::Greater => {
+                sorted = false;
+                break;
+            }
+        }
+    }
+    if !sorted {
+        ms.sort_by(cmp_series);
+        dup = ms
+            .windows(2)
+            .any(|w| cmp_series(&w[0], &w[1]) == Ordering::Equal);
+    }
+    if dup {
+        let name = fam.name.clone();
+        ms.dedup_by(|later, earlier| {
+            let same = cmp_series(earlier, later) == Ordering::Equal;
+            if same {
+                let labels = later
+                    .labels
+                    .iter()
+                    .map(|l| format!("{}={:?}", l.name, &*l.value))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                errors.push(CollectError::DuplicateSeries {
+                    metric: name.to_string(),
+                    labels,
+                });
+            }
+            same
+        });
+    }
+}
+
+fn cmp_series(a: &Metric, b: &Metric) -> Ordering {
+    a.labels
+        .iter()
+        .map(|l| &*l.value)
+        .cmp(b.labels.iter().map(|l| &*l.value))
+        .then_with(|| {
+            a.labels
+                .iter()
+                .map(|l| &*l.name)
+                .cmp(b.labels.iter().map(|l| &*l.name))
+        })
+        .then_with(|| a.timestamp_ms.cmp(&b.timestamp_ms))
+}

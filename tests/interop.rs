@@ -1,0 +1,647 @@
+//! Interop tests: our text exposition (format 0.0.4) fed to real external parsers.
+//!
+//! Two independent consumers check the text:
+//!
+//! - `promtool check metrics` (from the Prometheus server distribution, Go's
+//!   `expfmt` parser plus `promlint`): the text must parse and be lint-clean.
+//! - `prometheus_client.parser.text_string_to_metric_families` (the official
+//!   Python client): the text must parse, and for hand-written input the parsed
+//!   families, help, unescaped label values and values must be exactly the
+//!   expected ones (values compared bit for bit, NaN with `is_nan`).
+//!
+//! Environment variables:
+//!
+//! - `PROMCLIENT_INTEROP`: `require` makes a missing tool a test failure (CI
+//!   sets this). Unset, empty or `auto`: a test whose tool is missing prints a
+//!   notice to stderr and passes. Any other value is an error.
+//! - `PROMCLIENT_PROMTOOL`: the promtool to run (default: `promtool` on PATH).
+//! - `PROMCLIENT_PYTHON`: the Python interpreter that has `prometheus_client`
+//!   installed (default: `python3` on PATH). `.ci/run` points it at a venv.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::SystemTime;
+
+/// Hand-written exposition in exactly the shape our text encoder produces
+/// (client_golang's format 0.0.4: families sorted by name, label pairs sorted
+/// by name, series sorted by label values, Go's shortest `'g'` floats).
+/// Kept as a `const` so it can later be replaced by library-generated output;
+/// `tricky_expected()` is what a parser must read from it.
+const TRICKY_TEXT: &str = r##"# HELP tricky_request_duration_seconds Request latency in seconds.
+# TYPE tricky_request_duration_seconds histogram
+tricky_request_duration_seconds_bucket{handler="/api",le="0.005"} 0
+tricky_request_duration_seconds_bucket{handler="/api",le="0.01"} 1
+tricky_request_duration_seconds_bucket{handler="/api",le="0.025"} 1
+tricky_request_duration_seconds_bucket{handler="/api",le="0.05"} 2
+tricky_request_duration_seconds_bucket{handler="/api",le="0.1"} 2
+tricky_request_duration_seconds_bucket{handler="/api",le="0.25"} 3
+tricky_request_duration_seconds_bucket{handler="/api",le="0.5"} 3
+tricky_request_duration_seconds_bucket{handler="/api",le="1"} 4
+tricky_request_duration_seconds_bucket{handler="/api",le="2.5"} 4
+tricky_request_duration_seconds_bucket{handler="/api",le="5"} 5
+tricky_request_duration_seconds_bucket{handler="/api",le="10"} 5
+tricky_request_duration_seconds_bucket{handler="/api",le="+Inf"} 6
+tricky_request_duration_seconds_sum{handler="/api"} 17.625
+tricky_request_duration_seconds_count{handler="/api"} 6
+# HELP tricky_requests_total Requests served. Path label is "raw": a backslash \\ and a newline \n end here.
+# TYPE tricky_requests_total counter
+tricky_requests_total{method="GET",path="/a\"quoted\""} 1e+06
+tricky_requests_total{method="GET",path="C:\\dir\\"} 42
+tricky_requests_total{method="POST",path="line1\nline2"} 0
+tricky_requests_total{method="PUT",path="ünï 🦀"} 1.5e-05
+# HELP tricky_temperature_celsius Temperature with odd values; ünï 🦀 in help too.
+# TYPE tricky_temperature_celsius gauge
+tricky_temperature_celsius{sensor="a"} +Inf
+tricky_temperature_celsius{sensor="b"} -Inf
+tricky_temperature_celsius{sensor="c"} NaN
+tricky_temperature_celsius{sensor="d"} -0.25
+tricky_temperature_celsius{sensor="e"} 1.7976931348623157e+308
+tricky_temperature_celsius{sensor="f"} 5e-324
+# HELP tricky_untyped_thing An untyped metric.
+# TYPE tricky_untyped_thing untyped
+tricky_untyped_thing 7
+"##;
+
+/// What `prometheus_client` must parse out of [`TRICKY_TEXT`]. Note the
+/// Python parser's conventions: a counter family is named without `_total`
+/// (its samples keep it), and `untyped` is reported as `unknown`.
+fn tricky_expected() -> Vec<PyFamily> {
+    let h = "tricky_request_duration_seconds";
+    let bucket = |le: &str, v: f64| {
+        sample(
+            &format!("{h}_bucket"),
+            &[("handler", "/api"), ("le", le)],
+            v,
+        )
+    };
+    let req = "tricky_requests_total";
+    let temp = "tricky_temperature_celsius";
+    vec![
+        family(
+            h,
+            "histogram",
+            "Request latency in seconds.",
+            vec![
+                bucket("0.005", 0.0),
+                bucket("0.01", 1.0),
+                bucket("0.025", 1.0),
+                bucket("0.05", 2.0),
+                bucket("0.1", 2.0),
+                bucket("0.25", 3.0),
+                bucket("0.5", 3.0),
+                bucket("1", 4.0),
+                bucket("2.5", 4.0),
+                bucket("5", 5.0),
+                bucket("10", 5.0),
+                bucket("+Inf", 6.0),
+                sample(&format!("{h}_sum"), &[("handler", "/api")], 17.625),
+                sample(&format!("{h}_count"), &[("handler", "/api")], 6.0),
+            ],
+        ),
+        family(
+            "tricky_requests",
+            "counter",
+            "Requests served. Path label is \"raw\": a backslash \\ and a newline \n end here.",
+            vec![
+                sample(req, &[("method", "GET"), ("path", "/a\"quoted\"")], 1e6),
+                sample(req, &[("method", "GET"), ("path", "C:\\dir\\")], 42.0),
+                sample(req, &[("method", "POST"), ("path", "line1\nline2")], 0.0),
+                sample(req, &[("method", "PUT"), ("path", "ünï 🦀")], 1.5e-5),
+            ],
+        ),
+        family(
+            temp,
+            "gauge",
+            "Temperature with odd values; ünï 🦀 in help too.",
+            vec![
+                sample(temp, &[("sensor", "a")], f64::INFINITY),
+                sample(temp, &[("sensor", "b")], f64::NEG_INFINITY),
+                sample(temp, &[("sensor", "c")], f64::NAN),
+                sample(temp, &[("sensor", "d")], -0.25),
+                sample(temp, &[("sensor", "e")], f64::MAX),
+                sample(temp, &[("sensor", "f")], 5e-324),
+            ],
+        ),
+        family(
+            "tricky_untyped_thing",
+            "unknown",
+            "An untyped metric.",
+            vec![sample("tricky_untyped_thing", &[], 7.0)],
+        ),
+    ]
+}
+
+#[test]
+fn tricky_text_round_trips_through_python() {
+    let test = "tricky_text_round_trips_through_python";
+    if !tools_available(test, &[Tool::Promtool, Tool::Python]) {
+        return;
+    }
+    promtool_check(TRICKY_TEXT);
+    let families = python_parse(TRICKY_TEXT);
+    assert_matches_type_lines(TRICKY_TEXT, &families);
+    assert_families_eq(&families, &tricky_expected(), TRICKY_TEXT);
+}
+
+#[test]
+fn example_output_passes_promtool_and_python_parser() {
+    let test = "example_output_passes_promtool_and_python_parser";
+    if !tools_available(test, &[Tool::Promtool, Tool::Python]) {
+        return;
+    }
+    let text = run_example("basic");
+    assert!(
+        !text.trim().is_empty(),
+        "example `basic` printed nothing on stdout"
+    );
+    promtool_check(&text);
+    let families = python_parse(&text);
+    assert!(
+        !families.is_empty(),
+        "python parsed no metric family from example `basic` output:\n{text}"
+    );
+    assert_matches_type_lines(&text, &families);
+}
+
+// ---------------------------------------------------------------------------
+// Tool discovery and skip/require policy.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ToolMode {
+    /// `PROMCLIENT_INTEROP=require`: a missing tool fails the test.
+    Require,
+    /// Default: a missing tool skips the test with a notice on stderr.
+    SkipIfMissing,
+}
+
+fn tool_mode() -> ToolMode {
+    match std::env::var("PROMCLIENT_INTEROP") {
+        Ok(v) if v == "require" => ToolMode::Require,
+        Ok(v) if v.is_empty() || v == "auto" => ToolMode::SkipIfMissing,
+        Err(std::env::VarError::NotPresent) => ToolMode::SkipIfMissing,
+        Ok(v) => panic!("PROMCLIENT_INTEROP={v:?}: expected `require`, `auto` or unset"),
+        Err(e) => panic!("PROMCLIENT_INTEROP: {e}"),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tool {
+    Promtool,
+    Python,
+}
+
+impl Tool {
+    fn label(self) -> &'static str {
+        match self {
+            Tool::Promtool => "promtool",
+            Tool::Python => "python prometheus_client",
+        }
+    }
+
+    fn command(self) -> OsString {
+        match self {
+            Tool::Promtool => env_or("PROMCLIENT_PROMTOOL", "promtool"),
+            Tool::Python => env_or("PROMCLIENT_PYTHON", "python3"),
+        }
+    }
+
+    /// `Ok` if the tool runs, else why not. Probed once per test binary.
+    fn probe(self) -> &'static Result<(), String> {
+        static PROMTOOL: OnceLock<Result<(), String>> = OnceLock::new();
+        static PYTHON: OnceLock<Result<(), String>> = OnceLock::new();
+        let (cell, args): (_, &[&str]) = match self {
+            Tool::Promtool => (&PROMTOOL, &["--version"]),
+            Tool::Python => (&PYTHON, &["-c", "import prometheus_client.parser"]),
+        };
+        cell.get_or_init(|| {
+            let cmd = self.command();
+            match Command::new(&cmd).args(args).stdin(Stdio::null()).output() {
+                Err(e) => Err(format!("{} not found ({cmd:?}: {e})", self.label())),
+                Ok(out) if !out.status.success() => {
+                    let stderr = String::from_utf8_lossy(&out.stderr);
+                    // The last line says it (e.g. `ModuleNotFoundError: ...`).
+                    let last = stderr.lines().rfind(|l| !l.trim().is_empty());
+                    Err(format!(
+                        "{} not usable ({cmd:?} {args:?}: {}: {})",
+                        self.label(),
+                        out.status,
+                        last.unwrap_or("no stderr").trim()
+                    ))
+                }
+                Ok(_) => Ok(()),
+            }
+        })
+    }
+}
+
+fn env_or(var: &str, default: &str) -> OsString {
+    match std::env::var_os(var) {
+        Some(v) if !v.is_empty() => v,
+        _ => OsString::from(default),
+    }
+}
+
+/// True if every tool is usable. Otherwise panics (`require` mode) or prints
+/// a skip notice and returns false: the caller returns early and passes.
+fn tools_available(test: &str, tools: &[Tool]) -> bool {
+    let mode = tool_mode();
+    for &tool in tools {
+        if let Err(why) = tool.probe() {
+            match mode {
+                ToolMode::Require => {
+                    panic!("interop: {test}: {why} (PROMCLIENT_INTEROP=require)")
+                }
+                ToolMode::SkipIfMissing => {
+                    // Straight to the stderr handle: libtest captures
+                    // `eprintln!` of passing tests, and this must be seen.
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "interop: skipping {test}: {why} \
+                         (set PROMCLIENT_INTEROP=require to fail instead)"
+                    );
+                    return false;
+                }
+            }
+        }
+    }
+    true
+}
+
+/// Runs `cmd` with `input` on stdin (written from a thread, so a chatty child
+/// can't deadlock us) and collects its output.
+fn run_with_stdin(mut cmd: Command, input: &str) -> Output {
+    let desc = format!("{cmd:?}");
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {desc}: {e}"));
+    let mut stdin = child.stdin.take().expect("child stdin");
+    let input = input.to_owned();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("waiting for {desc}: {e}"));
+    // A child that exits without reading all its input gives EPIPE here; its
+    // exit status and output are what matter, so that error is not fatal.
+    let _ = writer.join().expect("stdin writer thread panicked");
+    out
+}
+
+// ---------------------------------------------------------------------------
+// promtool
+
+/// Fails unless `promtool check metrics` accepts `text` with no finding.
+///
+/// promtool (2.42 seen here) reports on stderr and by exit status:
+/// clean input exits 0 and prints nothing; lint findings (e.g. a counter
+/// without `_total`, missing HELP, camelCase, non-base units) print one line
+/// each, `<metric> <problem>`, and exit 3; parse errors print
+/// `error while linting: ...` and exit 1. We require exit 0 *and* empty
+/// stdout and stderr, so a future promtool that warns without failing is
+/// caught too.
+fn promtool_check(text: &str) {
+    let mut cmd = Command::new(Tool::Promtool.command());
+    cmd.args(["check", "metrics"]);
+    let out = run_with_stdin(cmd, text);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() || !stdout.trim().is_empty() || !stderr.trim().is_empty() {
+        panic!(
+            "promtool check metrics rejected the exposition ({}):\n\
+             --- promtool stdout ---\n{stdout}\n--- promtool stderr ---\n{stderr}\n\
+             --- input ---\n{}",
+            out.status,
+            numbered(text)
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Python prometheus_client
+
+/// Parses stdin with prometheus_client and prints one `F` line per family and
+/// one `S` line per sample. Every string is hex of its UTF-8 bytes, values are
+/// the IEEE-754 bits of `float(value)` (plus the hex of `repr(value)` for
+/// messages), labels are sorted by name. `END` marks complete output.
+const PY_SCRIPT: &str = r#"
+import struct, sys
+from prometheus_client.parser import text_string_to_metric_families
+
+def h(s):
+    return s.encode("utf-8").hex()
+
+text = sys.stdin.buffer.read().decode("utf-8")
+out = []
+for fam in text_string_to_metric_families(text):
+    out.append("F\t%s\t%s\t%s" % (h(fam.name), h(fam.type), h(fam.documentation)))
+    for s in fam.samples:
+        labels = ",".join("%s=%s" % (h(k), h(v)) for k, v in sorted(s.labels.items()))
+        bits = struct.unpack("<Q", struct.pack("<d", float(s.value)))[0]
+        out.append("S\t%s\t%s\t%016x\t%s\t%s" % (
+            h(s.name), labels, bits, h(repr(s.value)), h(repr(s.timestamp))))
+out.append("END")
+sys.stdout.write("".join(line + "\n" for line in out))
+"#;
+
+#[derive(Debug, Clone)]
+struct PyFamily {
+    name: String,
+    typ: String,
+    help: String,
+    samples: Vec<PySample>,
+}
+
+#[derive(Debug, Clone)]
+struct PySample {
+    name: String,
+    /// Sorted by label name.
+    labels: Vec<(String, String)>,
+    value: f64,
+    /// Python's `repr` of the parsed value (`int` or `float`), for messages.
+    value_repr: String,
+    /// Python's `repr` of the parsed timestamp (`None` for our output).
+    timestamp_repr: String,
+}
+
+fn family(name: &str, typ: &str, help: &str, samples: Vec<PySample>) -> PyFamily {
+    PyFamily {
+        name: name.into(),
+        typ: typ.into(),
+        help: help.into(),
+        samples,
+    }
+}
+
+fn sample(name: &str, labels: &[(&str, &str)], value: f64) -> PySample {
+    let mut labels: Vec<(String, String)> = labels
+        .iter()
+        .map(|&(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    labels.sort();
+    PySample {
+        name: name.into(),
+        labels,
+        value,
+        value_repr: String::new(),
+        timestamp_repr: "None".into(),
+    }
+}
+
+/// Parses `text` with the Python client. Any Python error fails the test,
+/// showing the input and the traceback.
+fn python_parse(text: &str) -> Vec<PyFamily> {
+    let mut cmd = Command::new(Tool::Python.command());
+    cmd.args(["-c", PY_SCRIPT]).env("PYTHONIOENCODING", "utf-8");
+    let out = run_with_stdin(cmd, text);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        panic!(
+            "python prometheus_client failed to parse the exposition ({}):\n\
+             --- python stderr ---\n{stderr}\n--- input ---\n{}",
+            out.status,
+            numbered(text)
+        );
+    }
+    decode_python_output(&stdout)
+        .unwrap_or_else(|e| panic!("bad output from the python helper: {e}\n{stdout}\n{stderr}"))
+}
+
+fn decode_python_output(out: &str) -> Result<Vec<PyFamily>, String> {
+    let mut families: Vec<PyFamily> = Vec::new();
+    let mut ended = false;
+    for line in out.lines() {
+        if ended {
+            return Err(format!("line after END: {line:?}"));
+        }
+        let fields: Vec<&str> = line.split('\t').collect();
+        match fields.as_slice() {
+            ["END"] => ended = true,
+            ["F", name, typ, help] => families.push(PyFamily {
+                name: unhex(name)?,
+                typ: unhex(typ)?,
+                help: unhex(help)?,
+                samples: Vec::new(),
+            }),
+            ["S", name, labels, bits, value_repr, ts_repr] => {
+                let mut parsed = Vec::new();
+                for pair in labels.split(',').filter(|p| !p.is_empty()) {
+                    let (k, v) = pair
+                        .split_once('=')
+                        .ok_or_else(|| format!("bad label pair {pair:?}"))?;
+                    parsed.push((unhex(k)?, unhex(v)?));
+                }
+                let bits =
+                    u64::from_str_radix(bits, 16).map_err(|e| format!("bits {bits:?}: {e}"))?;
+                let sample = PySample {
+                    name: unhex(name)?,
+                    labels: parsed,
+                    value: f64::from_bits(bits),
+                    value_repr: unhex(value_repr)?,
+                    timestamp_repr: unhex(ts_repr)?,
+                };
+                families
+                    .last_mut()
+                    .ok_or("sample before any family")?
+                    .samples
+                    .push(sample);
+            }
+            _ => return Err(format!("unexpected line {line:?}")),
+        }
+    }
+    if !ended {
+        return Err("missing END line (truncated output)".into());
+    }
+    Ok(families)
+}
+
+fn unhex(s: &str) -> Result<String, String> {
+    if s.len() % 2 != 0 {
+        return Err(format!("odd-length hex {s:?}"));
+    }
+    let bytes = (0..s.len())
+        .step_by(2)
+        .map(|i| {
+            s.get(i..i + 2)
+                .and_then(|b| u8::from_str_radix(b, 16).ok())
+                .ok_or_else(|| format!("bad hex {s:?}"))
+        })
+        .collect::<Result<Vec<u8>, String>>()?;
+    String::from_utf8(bytes).map_err(|e| format!("hex {s:?} is not UTF-8: {e}"))
+}
+
+// ---------------------------------------------------------------------------
+// Assertions
+
+/// The Python parser is lax: a sample whose name doesn't belong to the current
+/// family silently becomes a new untyped family. Guard against that by
+/// requiring one parsed family per `# TYPE` line, in order, with the matching
+/// name and type, and one parsed sample per sample line.
+fn assert_matches_type_lines(text: &str, families: &[PyFamily]) {
+    let declared: Vec<(String, String)> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .map(|rest| {
+            let (name, typ) = rest.split_once(' ').unwrap_or((rest, ""));
+            // prometheus_client's naming conventions for parsed families.
+            let py_name = match typ {
+                "counter" => name.strip_suffix("_total").unwrap_or(name),
+                _ => name,
+            };
+            let py_typ = if typ == "untyped" { "unknown" } else { typ };
+            (py_name.to_owned(), py_typ.to_owned())
+        })
+        .collect();
+    let parsed: Vec<(String, String)> = families
+        .iter()
+        .map(|f| (f.name.clone(), f.typ.clone()))
+        .collect();
+    assert_eq!(
+        parsed,
+        declared,
+        "python's families (left) differ from the # TYPE lines (right) in:\n{}",
+        numbered(text)
+    );
+    let sample_lines = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .count();
+    let samples: usize = families.iter().map(|f| f.samples.len()).sum();
+    assert_eq!(
+        samples,
+        sample_lines,
+        "python parsed {samples} samples from {sample_lines} sample lines in:\n{}",
+        numbered(text)
+    );
+}
+
+fn assert_families_eq(actual: &[PyFamily], expected: &[PyFamily], text: &str) {
+    let ctx = || format!("--- input ---\n{}", numbered(text));
+    assert_eq!(
+        actual.iter().map(|f| &f.name).collect::<Vec<_>>(),
+        expected.iter().map(|f| &f.name).collect::<Vec<_>>(),
+        "family names\n{}",
+        ctx()
+    );
+    for (a, e) in actual.iter().zip(expected) {
+        assert_eq!(a.typ, e.typ, "type of family {}\n{}", e.name, ctx());
+        assert_eq!(a.help, e.help, "help of family {}\n{}", e.name, ctx());
+        assert_eq!(
+            a.samples.len(),
+            e.samples.len(),
+            "sample count of family {}: {:#?}\n{}",
+            e.name,
+            a.samples,
+            ctx()
+        );
+        for (i, (sa, se)) in a.samples.iter().zip(&e.samples).enumerate() {
+            let what = format!("family {} sample #{i} ({sa:?})", e.name);
+            assert_eq!(sa.name, se.name, "name of {what}\n{}", ctx());
+            assert_eq!(sa.labels, se.labels, "labels of {what}\n{}", ctx());
+            assert_eq!(
+                sa.timestamp_repr,
+                se.timestamp_repr,
+                "timestamp of {what}\n{}",
+                ctx()
+            );
+            if se.value.is_nan() {
+                assert!(sa.value.is_nan(), "{what}: expected NaN\n{}", ctx());
+            } else {
+                assert_eq!(
+                    sa.value.to_bits(),
+                    se.value.to_bits(),
+                    "{what}: value {} (python repr {}) is not bit-identical to expected {:?}\n{}",
+                    sa.value,
+                    sa.value_repr,
+                    se.value,
+                    ctx()
+                );
+            }
+        }
+    }
+}
+
+/// `text` with line numbers, for failure messages (parsers report lines).
+fn numbered(text: &str) -> String {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| format!("{:>4} | {l}\n", i + 1))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Running the example
+
+/// Stdout of `examples/<name>.rs`. Uses the binary cargo built next to this
+/// test (`<target>/<profile>/examples/<name>`) when it is newer than the
+/// sources, else falls back to `cargo run --quiet --example <name>`.
+fn run_example(name: &str) -> String {
+    let out = match built_example(name) {
+        Some(bin) => Command::new(&bin)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display())),
+        None => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "interop: example binary `{name}` missing or stale; using cargo run"
+            );
+            Command::new(env!("CARGO"))
+                .args(["run", "--quiet", "--example", name])
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .stdin(Stdio::null())
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run cargo run --example {name}: {e}"))
+        }
+    };
+    assert!(
+        out.status.success(),
+        "example `{name}` failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap_or_else(|e| panic!("example `{name}` printed invalid UTF-8: {e}"))
+}
+
+fn built_example(name: &str) -> Option<PathBuf> {
+    // This test runs as <target>/<profile>/deps/interop-<hash>.
+    let exe = std::env::current_exe().ok()?;
+    let profile_dir = exe.parent()?.parent()?;
+    let bin = profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let built = std::fs::metadata(&bin).ok()?.modified().ok()?;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut newest_source = SystemTime::UNIX_EPOCH;
+    for p in [
+        root.join("Cargo.toml"),
+        root.join("Cargo.lock"),
+        root.join("src"),
+        root.join("examples").join(format!("{name}.rs")),
+    ] {
+        newest_mtime(&p, &mut newest_source);
+    }
+    (built >= newest_source).then_some(bin)
+}
+
+fn newest_mtime(path: &Path, newest: &mut SystemTime) {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return;
+    };
+    if let Ok(m) = meta.modified() {
+        *newest = (*newest).max(m);
+    }
+    if meta.is_dir() {
+        if let Ok(entries) = std::fs::read_dir(path) {
+            for entry in entries.flatten() {
+                newest_mtime(&entry.path(), newest);
+            }
+        }
+    }
+}

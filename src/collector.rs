@@ -423,10 +423,10 @@ impl Collector for FnCollector {
 /// # Examples
 ///
 /// ```
-/// use promclient::{MetricType, Registry, ValueFn};
+/// use promclient::{Registry, ValueFn};
 ///
 /// let registry = Registry::new();
-/// registry.register(ValueFn::new(MetricType::Gauge, "cores", "Logical CPUs.", || 2.0)?)?;
+/// registry.register(ValueFn::gauge("cores", "Logical CPUs.", || 2.0)?)?;
 /// assert_eq!(registry.gather()?.family("cores").unwrap().metrics.len(), 1);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -436,29 +436,56 @@ pub struct ValueFn {
 }
 
 impl ValueFn {
-    /// A gauge, counter or untyped metric whose value is `f()`.
-    ///
-    /// # Errors
-    ///
-    /// [`DescError`](crate::DescError) if the name is invalid, or
-    /// [`DescError::ForbiddenLabelName`](crate::DescError::ForbiddenLabelName)
-    /// never (no labels); a histogram or summary type is refused as
-    /// [`DescError::InvalidMetricName`](crate::DescError::InvalidMetricName)
-    /// is not, so pass a scalar type.
-    pub fn new(
+    fn build(
         kind: MetricType,
         name: &str,
         help: &str,
         f: impl Fn() -> f64 + Send + Sync + 'static,
     ) -> Result<Self, crate::DescError> {
-        let kind = match kind {
-            MetricType::Counter | MetricType::Gauge => kind,
-            _ => MetricType::Untyped,
-        };
         Ok(Self {
             desc: Desc::new(kind, name, help, &[], &[])?,
             f: Box::new(f),
         })
+    }
+
+    /// A gauge whose value is `f()` at every collect.
+    ///
+    /// # Errors
+    ///
+    /// [`DescError`](crate::DescError) if the name is invalid.
+    pub fn gauge(
+        name: &str,
+        help: &str,
+        f: impl Fn() -> f64 + Send + Sync + 'static,
+    ) -> Result<Self, crate::DescError> {
+        Self::build(MetricType::Gauge, name, help, f)
+    }
+
+    /// A counter whose value is `f()` at every collect; `f` must never
+    /// return less than it did before.
+    ///
+    /// # Errors
+    ///
+    /// [`DescError`](crate::DescError) if the name is invalid.
+    pub fn counter(
+        name: &str,
+        help: &str,
+        f: impl Fn() -> f64 + Send + Sync + 'static,
+    ) -> Result<Self, crate::DescError> {
+        Self::build(MetricType::Counter, name, help, f)
+    }
+
+    /// An untyped metric whose value is `f()` at every collect.
+    ///
+    /// # Errors
+    ///
+    /// [`DescError`](crate::DescError) if the name is invalid.
+    pub fn untyped(
+        name: &str,
+        help: &str,
+        f: impl Fn() -> f64 + Send + Sync + 'static,
+    ) -> Result<Self, crate::DescError> {
+        Self::build(MetricType::Untyped, name, help, f)
     }
 }
 

@@ -190,8 +190,8 @@ impl<const N: usize> Family<crate::Gauge, N> {
 
 impl<const N: usize> Family<crate::Histogram, N> {
     /// A histogram family with the given variable label names and bucket
-    /// upper bounds (see [`crate::histogram`] for helpers and
-    /// [`DEFAULT_BUCKETS`](crate::DEFAULT_BUCKETS)).
+    /// upper bounds ([`DEFAULT_BUCKETS`](crate::DEFAULT_BUCKETS), or built
+    /// with [`linear_buckets`](crate::linear_buckets) and friends).
     ///
     /// # Errors
     ///

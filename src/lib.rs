@@ -1,5 +1,113 @@
-//! promclient (work in progress)
+//! Prometheus instrumentation for Rust services: the analogue of Go's
+//! client_golang, without its global state and without its panics.
+//!
+//! # A first example
+//!
+//! ```
+//! use promclient::{CounterVec, Registry};
+//!
+//! // There is no global default registry: make one and register what you
+//! // want reported. Nothing is collected that nobody asked for.
+//! let registry = Registry::new();
+//! let requests = CounterVec::new("http_requests_total", "Requests served.", ["method", "code"])?;
+//! registry.register(requests.clone())?;
+//!
+//! requests.with_label_values(["GET", "200"]).inc();
+//!
+//! let families = registry.gather()?; // the snapshot
+//! let mut out = Vec::new();
+//! promclient::encoding::text::encode(&families, &mut out)?;
+//! assert!(String::from_utf8(out)?.ends_with("http_requests_total{code=\"200\",method=\"GET\"} 1\n"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Metrics
+//!
+//! - [`Counter`] only goes up: [`Counter::inc`] and [`Counter::inc_by`] are
+//!   one relaxed atomic add; [`Counter::add`] takes a float and refuses
+//!   negative or NaN increments with a [`ValueError`].
+//! - [`Gauge`] goes up and down: set, inc, dec, add, sub, set to the
+//!   current time.
+//! - [`Histogram`] counts observations into classic buckets
+//!   ([`DEFAULT_BUCKETS`], [`linear_buckets`], [`exponential_buckets`],
+//!   [`exponential_buckets_range`]). [`Histogram::observe`] is lock-free,
+//!   and every snapshot is consistent: `_count` equals the `+Inf` bucket
+//!   and `_sum` is the sum of exactly the observations counted.
+//!   [`Histogram::start_timer`] observes elapsed seconds.
+//!
+//! Every instrument is a cheap handle (clones share the value) and carries
+//! its [`Desc`]: name, help, type, const labels ([`Opts`]).
+//!
+//! # Labeled families
+//!
+//! [`CounterVec`], [`GaugeVec`] and [`HistogramVec`] (client_golang's
+//! `*Vec`) hold one child per combination of label values. The number of
+//! labels is part of the type, so `with_label_values` with the wrong number
+//! of values does not compile; runtime-sized lookups
+//! ([`Family::try_with_label_values`], [`Family::with_labels`]) return a
+//! [`LabelError`]. Children are keyed by their real values (the hash only
+//! picks a bucket), any UTF-8 value is accepted, and finding an existing
+//! child allocates nothing. What you get back is a handle, never a lock
+//! guard: keep it where a loop would look it up again.
+//!
+//! ```
+//! use promclient::GaugeVec;
+//!
+//! let temps = GaugeVec::new("room_temperature_celsius", "Temperature.", ["room"])?;
+//! temps.with_label_values(["kitchen"]).set(21.5);
+//! temps.with_labels(&[("room", "attic")])?.set(17.0);
+//! assert_eq!(temps.remove_partial_match(&[("room", "attic")]), 1);
+//! assert_eq!(temps.len(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Custom collectors
+//!
+//! Implement [`Collector`] to report state you compute at scrape time:
+//! describe your [`Desc`]s, then push [`ConstMetric`]s (counter, gauge,
+//! untyped, histogram, summary) into the [`MetricSink`]. A failure goes to
+//! [`MetricSink::error`] and the scrape carries on. For small cases,
+//! [`FnCollector`] takes a closure and [`ValueFn`] reports one value from a
+//! function (client_golang's `GaugeFunc`).
+//!
+//! # The registry
+//!
+//! [`Registry::register`] validates descriptors: a second registration of
+//! the same collector returns [`RegisterError::AlreadyRegistered`], which
+//! carries the registered collector ([`AlreadyRegisteredError::existing_as`])
+//! so you can use it instead; the same name with another help, type or set
+//! of label names is refused. Collectors that describe nothing are
+//! *unchecked* and allowed. [`Registry::wrap`] gives a view that prefixes
+//! names and adds const labels to everything registered through it.
+//!
+//! [`Registry::gather`] returns a [`Snapshot`]: families sorted by name,
+//! series sorted by label values, empty families left out. It mirrors the
+//! `io.prometheus.client` model field for field ([`MetricFamily`],
+//! [`Metric`], [`Value`], ...), so tests can inspect values without parsing
+//! text. A collector that panics or fails costs its own series, never the
+//! scrape: the error lists what went wrong and carries the rest.
+//! [`Registry::gather_into`] reuses a snapshot's memory, so a steady-state
+//! gather allocates nothing per series.
+//!
+//! # Exposition
+//!
+//! [`encoding::text`] writes the text format 0.0.4, byte-identical to
+//! client_golang's output for the same families.
+//!
+//! # Errors and panics
+//!
+//! Bad names, bad label counts, bad buckets and negative counter increments
+//! are typed errors ([`DescError`], [`LabelError`], [`BucketError`],
+//! [`ValueError`], [`RegisterError`], [`GatherError`], [`EncodeError`]),
+//! never panics. A panicking collector is caught during gather (unless the
+//! binary is built with `panic = "abort"`).
+//!
+//! # Features
+//!
+//! None yet: the core has no optional parts. HTTP serving, protobuf and the
+//! process collector arrive behind their own features.
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+#![deny(unsafe_code)]
 
 mod collector;
 mod counter;
@@ -8,7 +116,7 @@ pub mod encoding;
 mod error;
 mod family;
 mod gauge;
-pub mod histogram;
+mod histogram;
 mod registry;
 mod snapshot;
 
@@ -30,3 +138,8 @@ pub use snapshot::{
     Bucket, BucketSpan, CounterValue, Exemplar, HistogramValue, LabelPair, Metric, MetricFamily,
     NativeHistogram, Quantile, Snapshot, SummaryValue, Value,
 };
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

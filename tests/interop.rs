@@ -25,11 +25,11 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
-/// Hand-written exposition in exactly the shape our text encoder produces
-/// (client_golang's format 0.0.4: families sorted by name, label pairs sorted
-/// by name, series sorted by label values, Go's shortest `'g'` floats).
-/// Kept as a `const` so it can later be replaced by library-generated output;
-/// `tricky_expected()` is what a parser must read from it.
+/// Hand-written exposition in exactly the shape client_golang produces
+/// (format 0.0.4: families sorted by name, label pairs sorted by name, series
+/// sorted by label values, Go's shortest `'g'` floats). [`tricky_registry_text`]
+/// must produce it byte for byte; `tricky_expected()` is what a parser must
+/// read from it.
 const TRICKY_TEXT: &str = r##"# HELP tricky_request_duration_seconds Request latency in seconds.
 # TYPE tricky_request_duration_seconds histogram
 tricky_request_duration_seconds_bucket{handler="/api",le="0.005"} 0
@@ -134,16 +134,82 @@ fn tricky_expected() -> Vec<PyFamily> {
     ]
 }
 
+/// The registry behind [`TRICKY_TEXT`], built with the library's API, and
+/// its text exposition.
+fn tricky_registry_text() -> String {
+    use promclient::{CounterVec, GaugeVec, HistogramVec, Registry, ValueFn, DEFAULT_BUCKETS};
+
+    let registry = Registry::new();
+    let latency = HistogramVec::new(
+        "tricky_request_duration_seconds",
+        "Request latency in seconds.",
+        ["handler"],
+        &DEFAULT_BUCKETS,
+    )
+    .unwrap();
+    // Binary fractions, so the sum is exact: 17.625.
+    for v in [0.0078125, 0.03125, 0.125, 0.75, 4.0, 12.7109375] {
+        latency.with_label_values(["/api"]).observe(v);
+    }
+    let requests = CounterVec::new(
+        "tricky_requests_total",
+        "Requests served. Path label is \"raw\": a backslash \\ and a newline \n end here.",
+        ["method", "path"],
+    )
+    .unwrap();
+    requests
+        .with_label_values(["GET", "/a\"quoted\""])
+        .inc_by(1_000_000);
+    requests.with_label_values(["GET", "C:\\dir\\"]).inc_by(42);
+    requests.with_label_values(["POST", "line1\nline2"]);
+    requests
+        .with_label_values(["PUT", "ünï 🦀"])
+        .add(1.5e-5)
+        .unwrap();
+    let temps = GaugeVec::new(
+        "tricky_temperature_celsius",
+        "Temperature with odd values; ünï 🦀 in help too.",
+        ["sensor"],
+    )
+    .unwrap();
+    for (sensor, v) in [
+        ("a", f64::INFINITY),
+        ("b", f64::NEG_INFINITY),
+        ("c", f64::NAN),
+        ("d", -0.25),
+        ("e", f64::MAX),
+        ("f", 5e-324),
+    ] {
+        temps.with_label_values([sensor]).set(v);
+    }
+    let untyped = ValueFn::untyped("tricky_untyped_thing", "An untyped metric.", || 7.0).unwrap();
+    // Registered out of name order: gather sorts.
+    registry.register(untyped).unwrap();
+    registry.register(temps).unwrap();
+    registry.register(requests).unwrap();
+    registry.register(latency).unwrap();
+
+    let mut out = Vec::new();
+    promclient::encoding::text::encode(&registry.gather().unwrap(), &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn library_output_matches_client_golang_shape() {
+    assert_eq!(tricky_registry_text(), TRICKY_TEXT);
+}
+
 #[test]
 fn tricky_text_round_trips_through_python() {
     let test = "tricky_text_round_trips_through_python";
     if !tools_available(test, &[Tool::Promtool, Tool::Python]) {
         return;
     }
-    promtool_check(TRICKY_TEXT);
-    let families = python_parse(TRICKY_TEXT);
-    assert_matches_type_lines(TRICKY_TEXT, &families);
-    assert_families_eq(&families, &tricky_expected(), TRICKY_TEXT);
+    let text = tricky_registry_text();
+    promtool_check(&text);
+    let families = python_parse(&text);
+    assert_matches_type_lines(&text, &families);
+    assert_families_eq(&families, &tricky_expected(), &text);
 }
 
 #[test]

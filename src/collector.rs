@@ -289,7 +289,7 @@ impl ConstMetric {
             reason,
         };
         for w in buckets.windows(2) {
-            if w[0].0.is_nan() || !(w[0].0 < w[1].0) {
+            if w[0].0.partial_cmp(&w[1].0) != Some(std::cmp::Ordering::Less) {
                 return Err(bad("upper bounds must be strictly increasing"));
             }
             if w[0].1 > w[1].1 {

@@ -100,9 +100,10 @@ impl Counter {
         if v < 0.0 {
             return Err(ValueError::NegativeIncrement(v));
         }
-        // `as` saturates; the round trip tells whether v is a whole u64.
+        // `as` saturates; the round trip tells whether v is a whole u64
+        // (2^64 itself would saturate to 2^64 - 1 and compare equal).
         let n = v as u64;
-        if n as f64 == v {
+        if n as f64 == v && v < 18_446_744_073_709_551_616.0 {
             self.inc_by(n);
             return Ok(());
         }

@@ -476,7 +476,7 @@ impl Error for CollectError {
 #[non_exhaustive]
 pub struct GatherError {
     pub(crate) errors: Vec<CollectError>,
-    pub(crate) partial: Snapshot,
+    pub(crate) partial: Box<Snapshot>,
 }
 
 impl GatherError {
@@ -497,7 +497,7 @@ impl GatherError {
     /// Takes the partial snapshot out.
     #[must_use]
     pub fn into_partial(self) -> Snapshot {
-        self.partial
+        *self.partial
     }
 }
 

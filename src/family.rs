@@ -15,7 +15,7 @@ use hashbrown::HashTable;
 use parking_lot::{RwLock, RwLockUpgradableReadGuard, RwLockWriteGuard};
 
 use crate::collector::{Collector, MetricSink};
-use crate::desc::{Desc, MetricType, Opts};
+use crate::desc::{Desc, LabelSlot, MetricType, Opts};
 use crate::error::{DescError, LabelError};
 use crate::snapshot::Value;
 
@@ -433,7 +433,8 @@ impl<M: FamilyMember, const N: usize> Collector for Family<M, N> {
             } = &mut *w;
             sorted.clear();
             sorted.extend(table.iter().cloned());
-            sorted.sort_unstable_by(|a, b| cmp_values(a.label_values(), b.label_values()));
+            let order = self.inner.desc.label_order();
+            sorted.sort_unstable_by(|a, b| cmp_values(order, a.label_values(), b.label_values()));
             *dirty = false;
             RwLockWriteGuard::downgrade_to_upgradable(w)
         } else {
@@ -455,8 +456,18 @@ fn eq_values(stored: &[Arc<str>], given: &[&str]) -> bool {
             .all(|(a, b)| a.len() == b.len() && **a == **b)
 }
 
-fn cmp_values(a: &[Arc<str>], b: &[Arc<str>]) -> Ordering {
-    a.iter().map(|s| &**s).cmp(b.iter().map(|s| &**s))
+/// Orders children as gather orders series: by label values taken in the
+/// order of the label names (const labels are equal within a family), so
+/// the registry finds them sorted and does not sort again.
+fn cmp_values(order: &[LabelSlot], a: &[Arc<str>], b: &[Arc<str>]) -> Ordering {
+    order
+        .iter()
+        .filter_map(|slot| match *slot {
+            LabelSlot::Variable(i) => Some(a[i].cmp(&b[i])),
+            LabelSlot::Const(_) => None,
+        })
+        .find(|o| o.is_ne())
+        .unwrap_or(Ordering::Equal)
 }
 
 fn random_seed() -> u64 {

@@ -42,7 +42,7 @@ pub fn linear_buckets(start: f64, width: f64, count: usize) -> Result<Vec<f64>, 
     if count == 0 {
         return Err(BucketError::ZeroCount);
     }
-    if !(width > 0.0) {
+    if width.is_nan() || width <= 0.0 {
         return Err(BucketError::InvalidArgument {
             what: "width must be positive",
             value: width,
@@ -68,13 +68,13 @@ pub fn exponential_buckets(start: f64, factor: f64, count: usize) -> Result<Vec<
     if count == 0 {
         return Err(BucketError::ZeroCount);
     }
-    if !(start > 0.0) {
+    if start.is_nan() || start <= 0.0 {
         return Err(BucketError::InvalidArgument {
             what: "start must be positive",
             value: start,
         });
     }
-    if !(factor > 1.0) {
+    if factor.is_nan() || factor <= 1.0 {
         return Err(BucketError::InvalidArgument {
             what: "factor must be greater than 1",
             value: factor,
@@ -112,7 +112,7 @@ pub fn exponential_buckets_range(
     if count == 0 {
         return Err(BucketError::ZeroCount);
     }
-    if !(min > 0.0) {
+    if min.is_nan() || min <= 0.0 {
         return Err(BucketError::InvalidArgument {
             what: "min must be positive",
             value: min,
@@ -121,7 +121,7 @@ pub fn exponential_buckets_range(
     if count == 1 {
         return Ok(vec![min]);
     }
-    if !(max > min) || !max.is_finite() {
+    if max.is_nan() || max <= min || max.is_infinite() {
         return Err(BucketError::InvalidArgument {
             what: "max must be finite and greater than min",
             value: max,
@@ -143,7 +143,7 @@ pub(crate) fn validate_buckets(buckets: &[f64]) -> Result<Arc<[f64]>, BucketErro
         if bound.is_nan() {
             return Err(BucketError::NaN { index });
         }
-        if index > 0 && !(bounds[index - 1] < bound) {
+        if index > 0 && bounds[index - 1] >= bound {
             return Err(BucketError::NotIncreasing {
                 index,
                 previous: bounds[index - 1],
@@ -193,7 +193,9 @@ impl HistogramCore {
             // NaN is not <= any bound and lands in +Inf, as in client_golang.
             b.iter().position(|&ub| v <= ub).unwrap_or(b.len())
         } else {
-            b.partition_point(|&ub| !(v <= ub))
+            b.partition_point(|&ub| {
+                v.partial_cmp(&ub) == Some(std::cmp::Ordering::Greater) || v.is_nan()
+            })
         }
     }
 

@@ -280,7 +280,7 @@ impl Registry {
         match self.gather_into(&mut snapshot) {
             Ok(()) => Ok(snapshot),
             Err(mut e) => {
-                e.partial = snapshot;
+                *e.partial = snapshot;
                 Err(e)
             }
         }
@@ -323,7 +323,7 @@ impl Registry {
         } else {
             Err(GatherError {
                 errors,
-                partial: Snapshot::new(),
+                partial: Box::default(),
             })
         }
     }
@@ -353,11 +353,12 @@ impl Wrap {
             });
         }
         for (name, _) in labels {
-            if !is_valid_label_name(name) || name.starts_with("__") {
-                return Err(DescError::InvalidLabelName {
-                    metric: prefix.to_string(),
-                    label: (*name).to_string(),
-                });
+            let (metric, label) = (prefix.to_string(), (*name).to_string());
+            if !is_valid_label_name(name) {
+                return Err(DescError::InvalidLabelName { metric, label });
+            }
+            if name.starts_with("__") {
+                return Err(DescError::ReservedLabelName { metric, label });
             }
         }
         Ok(Self {
@@ -370,7 +371,8 @@ impl Wrap {
         let mut labels = inner.labels.clone();
         labels.extend(self.labels.iter().cloned());
         Self {
-            prefix: format!("{}{}", self.prefix, inner.prefix),
+            // As client_golang: the wrapper nearest the registry comes first.
+            prefix: format!("{}{}", inner.prefix, self.prefix),
             labels,
         }
     }
@@ -473,7 +475,10 @@ impl WrappedRegistry {
         descs.is_ok_and(|d| self.registry.unregister_descs(&d))
     }
 
-    /// A further view adding its prefix before this one's and its labels.
+    /// A further view that adds its labels and its prefix, placed after
+    /// this view's prefix: `registry.wrap("db_")?.wrap("app_")?` registers
+    /// `x` as `db_app_x`, as nested client_golang wrappers do (the wrapper
+    /// nearest the registry comes first).
     ///
     /// # Errors
     ///
@@ -536,7 +541,13 @@ impl GatherState {
 
     fn rollback_collector(&mut self) {
         for &(p, fill) in &self.touched {
-            self.book[p].fill = fill;
+            let b = &mut self.book[p];
+            b.fill = fill;
+            if fill == 0 {
+                // Nothing of the family survives from this gather: let the
+                // next collector set its help and type afresh.
+                b.gather = 0;
+            }
         }
         self.touched.clear();
         self.last = None;
@@ -641,7 +652,7 @@ impl Snapshot {
                 sort_and_dedup(fam, errors);
             }
             let was_visible = p < self.visible;
-            if was_visible != !fam.metrics.is_empty() {
+            if was_visible == fam.metrics.is_empty() {
                 st.layout_dirty = true;
             }
             visible += usize::from(!fam.metrics.is_empty());
@@ -703,31 +714,36 @@ impl Snapshot {
     }
 }
 
-/// Orders series by label values (then names) and drops later duplicates.
+/// Orders series by label values (then names, then timestamp) and drops
+/// later series with the same labels: a timestamp does not make a series
+/// distinct, as in client_golang.
 fn sort_and_dedup(fam: &mut MetricFamily, errors: &mut Vec<CollectError>) {
     let ms = &mut fam.metrics;
     let mut sorted = true;
     let mut dup = false;
     for w in ms.windows(2) {
-        match cmp_series(&w[0], &w[1]) {
+        match cmp_labels(&w[0], &w[1]) {
             Ordering::Less => {}
-            Ordering::Equal => dup = true,
-            Ordering::Greater => {
-                sorted = false;
-                break;
+            Ordering::Equal => {
+                dup = true;
+                sorted &= w[0].timestamp_ms <= w[1].timestamp_ms;
             }
+            Ordering::Greater => sorted = false,
+        }
+        if !sorted {
+            break;
         }
     }
     if !sorted {
-        ms.sort_by(cmp_series);
+        ms.sort_by(|a, b| cmp_labels(a, b).then_with(|| a.timestamp_ms.cmp(&b.timestamp_ms)));
         dup = ms
             .windows(2)
-            .any(|w| cmp_series(&w[0], &w[1]) == Ordering::Equal);
+            .any(|w| cmp_labels(&w[0], &w[1]) == Ordering::Equal);
     }
     if dup {
         let name = fam.name.clone();
         ms.dedup_by(|later, earlier| {
-            let same = cmp_series(earlier, later) == Ordering::Equal;
+            let same = cmp_labels(earlier, later) == Ordering::Equal;
             if same {
                 let labels = later
                     .labels
@@ -745,7 +761,8 @@ fn sort_and_dedup(fam: &mut MetricFamily, errors: &mut Vec<CollectError>) {
     }
 }
 
-fn cmp_series(a: &Metric, b: &Metric) -> Ordering {
+/// Label values in order, then label names.
+fn cmp_labels(a: &Metric, b: &Metric) -> Ordering {
     a.labels
         .iter()
         .map(|l| &*l.value)
@@ -756,5 +773,4 @@ fn cmp_series(a: &Metric, b: &Metric) -> Ordering {
                 .map(|l| &*l.name)
                 .cmp(b.labels.iter().map(|l| &*l.name))
         })
-        .then_with(|| a.timestamp_ms.cmp(&b.timestamp_ms))
 }

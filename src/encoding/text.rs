@@ -6,7 +6,7 @@
 //! histogram lines come as `_bucket` (with `le`, ending in `+Inf`), `_sum`,
 //! `_count`; summary lines as quantiles, `_sum`, `_count`.
 
-use crate::desc::is_valid_metric_name;
+use crate::desc::{is_valid_label_name, is_valid_metric_name};
 use crate::encoding::format::{
     write_escaped_help, write_escaped_label_value, write_float, write_i64,
 };
@@ -23,8 +23,9 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 ///
 /// # Errors
 ///
-/// [`EncodeError`] if a family name is invalid or a series' value does not
-/// match its family's type; what was written before stays in `out`.
+/// [`EncodeError`] if a family or label name is invalid or a series' value
+/// does not match its family's type; what was written before stays in
+/// `out`.
 ///
 /// # Examples
 ///
@@ -82,14 +83,20 @@ fn encode_family(
                 metric: name.to_string(),
             });
         }
+        // Instruments validate label names; hand-built snapshots may not.
+        if let Some(l) = m.labels.iter().find(|l| !is_valid_label_name(&l.name)) {
+            return Err(EncodeError::InvalidName {
+                name: l.name.to_string(),
+            });
+        }
         match &m.value {
             Value::Counter(c) => sample(out, name, "", m, None, c.value),
             Value::Gauge(v) | Value::Untyped(v) => sample(out, name, "", m, None, *v),
             Value::Summary(s) => {
                 for q in &s.quantiles {
-                    let mut buf = Vec::with_capacity(24);
-                    write_float(&mut buf, q.quantile);
-                    sample(out, name, "", m, Some(("quantile", &buf)), q.value);
+                    le.quantile.clear();
+                    write_float(&mut le.quantile, q.quantile);
+                    sample(out, name, "", m, Some(("quantile", &le.quantile)), q.value);
                 }
                 sample(out, name, "_sum", m, None, s.sample_sum);
                 sample(out, name, "_count", m, None, s.sample_count as f64);
@@ -182,6 +189,9 @@ struct LeCache {
     bounds: Vec<u64>,
     text: Vec<u8>,
     ends: Vec<usize>,
+    /// Scratch for one formatted `quantile` value, reused for every
+    /// summary line so quantiles cost no allocation per line.
+    quantile: Vec<u8>,
 }
 
 impl LeCache {

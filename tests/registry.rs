@@ -808,7 +808,7 @@ fn a_timestamp_does_not_make_a_series_distinct() -> TestResult {
     }))?;
     let err = gather_err(&registry);
     assert!(
-        matches!(&err.errors()[..], [CollectError::DuplicateSeries { metric, .. }] if metric == "temp"),
+        matches!(err.errors(), [CollectError::DuplicateSeries { metric, .. }] if metric == "temp"),
         "{:?}",
         err.errors()
     );

@@ -1,0 +1,131 @@
+//! Looking a child up by label values and incrementing it, without hoisting
+//! the lookup: what `family.with_label_values([m, c]).inc()` in a request
+//! handler costs.
+//!
+//! A `CounterVec<2>` with labels `method` and `code` holds 18 children (6
+//! methods x 3 codes), all created before measuring; each iteration looks
+//! up the next combination in turn and increments it.
+//!
+//! - `family/lookup_inc/1`: one thread. Target from the issue: at most
+//!   15 ns per lookup and `inc`.
+//! - `family/lookup_inc/2`: two threads on the same family, each cycling
+//!   through the combinations from a different starting point; reported
+//!   time is per operation of the measured thread. No target: it shows the
+//!   cost of sharing the family's read lock and the children between cores.
+//!
+//! Run with `cargo bench --bench family`.
+
+use std::hint::black_box;
+use std::sync::Barrier;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use promclient::CounterVec;
+
+const METHODS: [&str; 6] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"];
+const CODES: [&str; 3] = ["200", "404", "500"];
+
+/// Runs `op` `iters` times on this thread and on a second one, started
+/// together at a barrier, and returns this thread's wall time. Each thread
+/// gets its own state from `make(thread index)`.
+fn two_threads<S: Send>(
+    iters: u64,
+    make: impl Fn(usize) -> S,
+    op: impl Fn(&mut S) + Sync,
+) -> Duration {
+    let barrier = Barrier::new(2);
+    let mut mine = make(0);
+    let mut theirs = make(1);
+    thread::scope(|s| {
+        let (barrier, op) = (&barrier, &op);
+        s.spawn(move || {
+            barrier.wait();
+            for _ in 0..iters {
+                op(&mut theirs);
+            }
+        });
+        barrier.wait();
+        let start = Instant::now();
+        for _ in 0..iters {
+            op(&mut mine);
+        }
+        start.elapsed()
+    })
+}
+
+/// A cursor over the label combinations: stepping is an add and a compare.
+struct Cycle<'a> {
+    combos: &'a [[&'a str; 2]],
+    i: usize,
+}
+
+impl<'a> Cycle<'a> {
+    fn new(combos: &'a [[&'a str; 2]], start: usize) -> Self {
+        Self {
+            combos,
+            i: start % combos.len(),
+        }
+    }
+
+    #[inline]
+    fn next(&mut self) -> [&'a str; 2] {
+        let v = self.combos[self.i];
+        self.i += 1;
+        if self.i == self.combos.len() {
+            self.i = 0;
+        }
+        v
+    }
+}
+
+fn family(c: &mut Criterion) {
+    let family = CounterVec::new(
+        "bench_requests_total",
+        "Bench requests.",
+        ["method", "code"],
+    )
+    .expect("valid names");
+    let combos: Vec<[&str; 2]> = METHODS
+        .iter()
+        .flat_map(|&m| CODES.iter().map(move |&c| [m, c]))
+        .collect();
+    for &values in &combos {
+        family.with_label_values(values);
+    }
+    assert_eq!(family.len(), combos.len());
+    let combos = black_box(&combos[..]);
+
+    let mut group = c.benchmark_group("family");
+
+    group.bench_function(BenchmarkId::new("lookup_inc", 1), |b| {
+        let mut cycle = Cycle::new(combos, 0);
+        b.iter(|| family.with_label_values(cycle.next()).inc());
+    });
+
+    group.bench_function(BenchmarkId::new("lookup_inc", 2), |b| {
+        b.iter_custom(|iters| {
+            two_threads(
+                iters,
+                |t| (family.clone(), Cycle::new(combos, t * combos.len() / 2)),
+                |(family, cycle)| family.with_label_values(cycle.next()).inc(),
+            )
+        });
+    });
+
+    group.finish();
+    assert_eq!(
+        family.len(),
+        combos.len(),
+        "no child created while measuring"
+    );
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = family
+}
+criterion_main!(benches);

@@ -78,6 +78,9 @@ pub struct MetricSink<'a> {
     pub(crate) snap: &'a mut Snapshot,
     pub(crate) errors: &'a mut Vec<CollectError>,
     pub(crate) wrap: Option<&'a WrapTable<'a>>,
+    /// Set while the caller reports series sorted by label values and
+    /// unique, as a family's children are.
+    pub(crate) sorted: bool,
 }
 
 impl fmt::Debug for MetricSink<'_> {
@@ -105,6 +108,7 @@ impl MetricSink<'_> {
     /// Runs `f` with a sink that rewrites every descriptor through `wrap`.
     pub(crate) fn with_wrap(&mut self, wrap: &WrapTable<'_>, f: impl FnOnce(&mut MetricSink<'_>)) {
         let mut inner = MetricSink {
+            sorted: self.sorted,
             snap: self.snap,
             errors: self.errors,
             wrap: Some(wrap),
@@ -138,10 +142,10 @@ impl MetricSink<'_> {
                 }
             },
         };
-        let metric = self
-            .snap
-            .state
-            .slot(&mut self.snap.families, desc, self.errors)?;
+        let metric =
+            self.snap
+                .state
+                .slot(&mut self.snap.families, desc, self.sorted, self.errors)?;
         fill_labels(&mut metric.labels, desc, values);
         metric.timestamp_ms = timestamp_ms;
         Some(&mut metric.value)

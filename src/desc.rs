@@ -2,6 +2,7 @@
 //! names, validated once at construction.
 
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::error::DescError;
@@ -112,6 +113,9 @@ struct DescInner {
     const_labels: Box<[LabelPair]>,
     variable_labels: Box<[Arc<str>]>,
     label_order: Box<[LabelSlot]>,
+    /// Where the family of this name was in the last snapshot gathered: a
+    /// hint checked before use, saving a hash lookup per descriptor.
+    slot_hint: AtomicUsize,
 }
 
 /// Describes a metric: fully-qualified name, help, type, const labels and
@@ -222,6 +226,7 @@ impl Desc {
             const_labels: const_labels.into_boxed_slice(),
             variable_labels: variable_labels.into_boxed_slice(),
             label_order: order.into_boxed_slice(),
+            slot_hint: AtomicUsize::new(usize::MAX),
         })))
     }
 
@@ -290,6 +295,16 @@ impl Desc {
 
     pub(crate) fn label_order(&self) -> &[LabelSlot] {
         &self.0.label_order
+    }
+
+    pub(crate) fn slot_hint(&self) -> usize {
+        // Relaxed: a hint, verified by the reader before use.
+        self.0.slot_hint.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_slot_hint(&self, slot: usize) {
+        // Relaxed: as in `slot_hint`.
+        self.0.slot_hint.store(slot, Ordering::Relaxed);
     }
 
     pub(crate) fn ptr_eq(&self, other: &Self) -> bool {

@@ -251,15 +251,20 @@ impl HistogramCore {
                 std::thread::yield_now();
             }
         }
-        // Relaxed: ordered after the Acquire loads above.
-        let sum_bits = cold[0].swap(0, Ordering::Relaxed);
+        // No observer writes the cold half any more: plain loads and stores
+        // suffice (Relaxed: ordered after the Acquire loads above, and for
+        // the next collector by the collect mutex), and zero cells, the
+        // common case, cost no write at all.
+        let sum_bits = cold[0].load(Ordering::Relaxed);
         let sum = f64::from_bits(sum_bits);
+        if sum_bits != 0 {
+            cold[0].store(0, Ordering::Relaxed);
+        }
         for (i, c) in cold[1..].iter().enumerate() {
-            let n = c.swap(0, Ordering::Relaxed);
+            let n = c.load(Ordering::Relaxed);
             each(i, n);
             if n > 0 {
-                // Relaxed: the next collector is ordered after this one by
-                // the collect mutex.
+                c.store(0, Ordering::Relaxed);
                 hot[1 + i].fetch_add(n, Ordering::Relaxed);
             }
         }

@@ -107,6 +107,7 @@
 //! None yet: the core has no optional parts. HTTP serving, protobuf and the
 //! process collector arrive behind their own features.
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+// `unsafe` lives in one module, `family/table.rs`, each block with a SAFETY note.
 #![deny(unsafe_code)]
 
 mod collector;
@@ -127,7 +128,7 @@ pub use error::{
     AlreadyRegisteredError, BucketError, CollectError, ConstMetricError, DescError, EncodeError,
     GatherError, LabelError, RegisterError, ValueError,
 };
-pub use family::{CounterVec, Family, FamilyMember, GaugeVec, HistogramVec};
+pub use family::{Child, CounterVec, Family, FamilyMember, GaugeVec, HistogramVec};
 pub use gauge::Gauge;
 pub use histogram::{
     exponential_buckets, exponential_buckets_range, linear_buckets, Histogram, HistogramTimer,

@@ -96,8 +96,9 @@ pub struct CounterValue {
     pub value: f64,
     /// When the counter was created, if known.
     pub created: Option<SystemTime>,
-    /// An exemplar, if one was recorded.
-    pub exemplar: Option<Exemplar>,
+    /// An exemplar, if one was recorded (boxed: rare, and kept out of the
+    /// way of the values gather and encode walk).
+    pub exemplar: Option<Box<Exemplar>>,
 }
 
 /// A histogram's value: classic buckets and, when present, a native
@@ -124,8 +125,9 @@ pub struct Bucket {
     pub cumulative_count: u64,
     /// The inclusive upper bound.
     pub upper_bound: f64,
-    /// An exemplar, if one was recorded for this bucket.
-    pub exemplar: Option<Exemplar>,
+    /// An exemplar, if one was recorded for this bucket (boxed, as in
+    /// [`CounterValue::exemplar`]).
+    pub exemplar: Option<Box<Exemplar>>,
 }
 
 /// The sparse buckets of a native histogram, as in the protobuf model.

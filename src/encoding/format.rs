@@ -34,10 +34,14 @@ pub(crate) fn write_float(out: &mut Vec<u8>, v: f64) {
     // Integral values below 1e6 print as plain integers in Go's %g, and they
     // are most of what counters and bucket counts hold; `== 0.0` also folds
     // -0.0 into `0` as client_golang does.
-    if v.abs() < 1e6 && v == v.trunc() {
-        // Exact: |v| < 1e6 fits i64 and has no fractional part.
-        write_i64(out, v as i64);
-        return;
+    if v.abs() < 1e6 {
+        // Exact: |v| < 1e6 fits i64, and the round trip says whether v has
+        // a fractional part (a truncating convert, cheaper than `trunc`).
+        let i = v as i64;
+        if i as f64 == v {
+            write_i64(out, i);
+            return;
+        }
     }
 
     let mut ryu_buf = ryu::Buffer::new();
@@ -82,6 +86,18 @@ pub(crate) fn write_float(out: &mut Vec<u8>, v: f64) {
         out.extend_from_slice(b"0.");
         out.extend(std::iter::repeat_n(b'0', d.dp.unsigned_abs() as usize));
         out.extend_from_slice(digits);
+    }
+}
+
+/// Appends a count as client_golang writes it: converted to a float and
+/// formatted as [`write_float`] does, which for counts below 1e6 is the
+/// plain integer.
+#[inline]
+pub(crate) fn write_count(out: &mut Vec<u8>, n: u64) {
+    if n < 1_000_000 {
+        out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    } else {
+        write_float(out, n as f64);
     }
 }
 

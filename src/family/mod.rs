@@ -11,13 +11,17 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use hashbrown::HashTable;
-use parking_lot::{RwLock, RwLockUpgradableReadGuard, RwLockWriteGuard};
+use parking_lot::Mutex;
 
 use crate::collector::{Collector, MetricSink};
 use crate::desc::{Desc, LabelSlot, MetricType, Opts};
 use crate::error::{DescError, LabelError};
 use crate::snapshot::Value;
+
+pub use table::Child;
+use table::Table;
+
+mod table;
 
 /// One series: the descriptor it belongs to, its variable label values,
 /// its creation time and the instrument's atomic state.
@@ -114,15 +118,15 @@ struct FamilyInner<M: FamilyMember> {
     desc: Desc,
     config: M::Config,
     seed: u64,
-    state: RwLock<State<M>>,
+    table: Table<M>,
+    /// The children sorted as gather sorts series, rebuilt on collect when
+    /// the table changed, so gather never sorts an unchanged family.
+    sorted: Mutex<Sorted<M>>,
 }
 
-struct State<M> {
-    table: HashTable<M>,
-    /// The children sorted by label values, rebuilt on collect when
-    /// `dirty`, so that gather never sorts an unchanged family.
-    sorted: Vec<M>,
-    dirty: bool,
+struct Sorted<M> {
+    children: Vec<M>,
+    version: u64,
 }
 
 impl<M: FamilyMember, const N: usize> Clone for Family<M, N> {
@@ -228,10 +232,10 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
                 desc,
                 config,
                 seed: random_seed(),
-                state: RwLock::new(State {
-                    table: HashTable::new(),
-                    sorted: Vec::new(),
-                    dirty: false,
+                table: Table::new(),
+                sorted: Mutex::new(Sorted {
+                    children: Vec::new(),
+                    version: u64::MAX,
                 }),
             }),
         }
@@ -245,10 +249,12 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
 
     /// The child with these label values, created on first use.
     ///
-    /// Finding an existing child allocates nothing. Keep the returned
-    /// handle where a loop would look it up again.
+    /// Finding an existing child takes no lock, allocates nothing and
+    /// writes no shared memory. The [`Child`] dereferences to the handle
+    /// (`family.with_label_values([..]).inc()`); `.clone()` it to keep an
+    /// owned handle, e.g. out of a hot loop.
     #[inline]
-    pub fn with_label_values(&self, values: [&str; N]) -> M {
+    pub fn with_label_values(&self, values: [&str; N]) -> Child<'_, M> {
         self.get_or_create(&values)
     }
 
@@ -257,7 +263,7 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
     /// # Errors
     ///
     /// [`LabelError::Cardinality`] if `values.len()` is not `N`.
-    pub fn try_with_label_values(&self, values: &[&str]) -> Result<M, LabelError> {
+    pub fn try_with_label_values(&self, values: &[&str]) -> Result<Child<'_, M>, LabelError> {
         if values.len() != N {
             return Err(self.cardinality_error(values.len()));
         }
@@ -270,7 +276,7 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
     ///
     /// [`LabelError`] if a name is not a variable label of the family, is
     /// missing, or is given twice.
-    pub fn with_labels(&self, labels: &[(&str, &str)]) -> Result<M, LabelError> {
+    pub fn with_labels(&self, labels: &[(&str, &str)]) -> Result<Child<'_, M>, LabelError> {
         let values = self.positional(labels)?;
         Ok(self.get_or_create(&values))
     }
@@ -280,18 +286,10 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
     /// Handles to it stay usable but are no longer reported.
     pub fn remove_label_values(&self, values: [&str; N]) -> bool {
         let h = self.hash(&values);
-        let mut st = self.inner.state.write();
-        match st
+        let guard = crossbeam_epoch::pin();
+        self.inner
             .table
-            .find_entry(h, |m| eq_values(m.label_values(), &values))
-        {
-            Ok(entry) => {
-                entry.remove();
-                st.dirty = true;
-                true
-            }
-            Err(_) => false,
-        }
+            .remove_one(h, |m| eq_values(m.label_values(), &values), &guard)
     }
 
     /// Removes the child with these `(name, value)` labels; whether it
@@ -316,29 +314,22 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
                 None => return 0,
             }
         }
-        let mut st = self.inner.state.write();
-        let before = st.table.len();
-        st.table
-            .retain(|m| !wanted.iter().all(|&(i, v)| &*m.label_values()[i] == v));
-        let removed = before - st.table.len();
-        if removed > 0 {
-            st.dirty = true;
-        }
-        removed
+        let guard = crossbeam_epoch::pin();
+        self.inner.table.remove_where(
+            |_, m| wanted.iter().all(|&(i, v)| &*m.label_values()[i] == v),
+            &guard,
+        )
     }
 
     /// Removes every child.
     pub fn clear(&self) {
-        let mut st = self.inner.state.write();
-        st.table.clear();
-        st.sorted.clear();
-        st.dirty = false;
+        self.inner.table.clear(&crossbeam_epoch::pin());
     }
 
     /// The number of children.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.inner.state.read().table.len()
+        self.inner.table.len()
     }
 
     /// Whether the family has no children.
@@ -353,31 +344,17 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
     }
 
     #[inline]
-    fn get_or_create(&self, values: &[&str]) -> M {
+    fn get_or_create(&self, values: &[&str]) -> Child<'_, M> {
         let h = self.hash(values);
-        {
-            let st = self.inner.state.read();
-            if let Some(m) = st.table.find(h, |m| eq_values(m.label_values(), values)) {
-                return m.clone();
-            }
-        }
-        self.create(h, values)
-    }
-
-    #[cold]
-    fn create(&self, h: u64, values: &[&str]) -> M {
-        let mut st = self.inner.state.write();
-        if let Some(m) = st.table.find(h, |m| eq_values(m.label_values(), values)) {
-            return m.clone();
-        }
-        let owned: Box<[Arc<str>]> = values.iter().map(|v| Arc::from(*v)).collect();
-        let child = M::new_child(self.inner.desc.clone(), owned, &self.inner.config);
-        let seed = self.inner.seed;
-        st.table.insert_unique(h, child.clone(), |m| {
-            hash_values(seed, m.label_values().iter().map(|v| v.as_bytes()))
-        });
-        st.dirty = true;
-        child
+        let inner = &*self.inner;
+        inner.table.child(
+            h,
+            |m| eq_values(m.label_values(), values),
+            || {
+                let owned: Box<[Arc<str>]> = values.iter().map(|v| Arc::from(*v)).collect();
+                M::new_child(inner.desc.clone(), owned, &inner.config)
+            },
+        )
     }
 
     fn positional<'v>(&self, labels: &[(&str, &'v str)]) -> Result<[&'v str; N], LabelError> {
@@ -423,37 +400,74 @@ impl<M: FamilyMember, const N: usize> Collector for Family<M, N> {
     }
 
     fn collect(&self, out: &mut MetricSink<'_>) {
-        let st = self.inner.state.upgradable_read();
-        let st = if st.dirty {
-            let mut w = RwLockUpgradableReadGuard::upgrade(st);
-            let State {
-                table,
-                sorted,
-                dirty,
-            } = &mut *w;
-            sorted.clear();
-            sorted.extend(table.iter().cloned());
-            let order = self.inner.desc.label_order();
-            sorted.sort_unstable_by(|a, b| cmp_values(order, a.label_values(), b.label_values()));
-            *dirty = false;
-            RwLockWriteGuard::downgrade_to_upgradable(w)
-        } else {
-            st
-        };
-        for child in &st.sorted {
-            if let Some(slot) = out.series(&self.inner.desc, child.label_values(), None) {
-                child.write_value(slot);
+        let inner = &*self.inner;
+        let mut sorted = inner.sorted.lock();
+        // Read the version before copying: a change racing with the copy
+        // leaves the copy marked stale, to be rebuilt next time.
+        let version = inner.table.version();
+        if sorted.version != version {
+            let Sorted { children, .. } = &mut *sorted;
+            children.clear();
+            inner
+                .table
+                .for_each(|m| children.push(m.clone()), &crossbeam_epoch::pin());
+            let order = inner.desc.label_order();
+            children.sort_unstable_by(|a, b| cmp_values(order, a.label_values(), b.label_values()));
+            sorted.version = version;
+        }
+        // Children are unique and sorted as gather sorts series: say so,
+        // and gather skips checking them.
+        let was_sorted = std::mem::replace(&mut out.sorted, true);
+        for chunk in sorted.children.chunks(TOUCH_CHUNK) {
+            touch(chunk);
+            for child in chunk {
+                if let Some(slot) = out.series(&inner.desc, child.label_values(), None) {
+                    child.write_value(slot);
+                }
             }
         }
+        out.sorted = was_sorted;
     }
 }
 
+/// Children touched ahead of collecting them.
+const TOUCH_CHUNK: usize = 16;
+
+/// Loads each child's label values in one tight loop before the children
+/// are collected: children are scattered in memory, and independent loads
+/// let the CPU overlap their cache misses.
+#[inline]
+fn touch<M: FamilyMember>(children: &[M]) {
+    let mut acc = 0u8;
+    for c in children {
+        for v in c.label_values() {
+            acc ^= v.as_bytes().first().copied().unwrap_or(0);
+        }
+    }
+    std::hint::black_box(acc);
+}
+
+#[inline]
 fn eq_values(stored: &[Arc<str>], given: &[&str]) -> bool {
     stored.len() == given.len()
         && stored
             .iter()
             .zip(given)
-            .all(|(a, b)| a.len() == b.len() && **a == **b)
+            .all(|(a, b)| eq_str(a.as_bytes(), b.as_bytes()))
+}
+
+/// Byte equality, inline for the short strings label values usually are
+/// (a library `memcmp` call costs more than the comparison).
+#[inline(always)]
+fn eq_str(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() <= 16 {
+        // With equal lengths, the overlapping words cover every byte.
+        return load_short(a) == load_short(b);
+    }
+    a == b
 }
 
 /// Orders children as gather orders series: by label values taken in the
@@ -548,22 +562,47 @@ mod tests {
     #[test]
     fn colliding_hashes_never_merge_children() {
         let fam = crate::CounterVec::new("c_total", "h", ["a"]).unwrap();
-        fam.inner.state.write().table = HashTable::with_capacity(16);
-        let x = fam.create(42, &["x"]);
-        let y = fam.create(42, &["y"]);
+        let desc = fam.desc().clone();
+        let make = |v: &str| {
+            let values: Box<[Arc<str>]> = Box::new([Arc::from(v)]);
+            let desc = desc.clone();
+            move || crate::Counter::new_child(desc, values, &())
+        };
+        let table = &fam.inner.table;
+        let x = table.child(42, |m| eq_values(m.label_values(), &["x"]), make("x"));
         x.inc();
-        let st = fam.inner.state.read();
-        let found_y = st
-            .table
-            .find(42, |m| eq_values(m.label_values(), &["y"]))
-            .unwrap();
-        let found_x = st
-            .table
-            .find(42, |m| eq_values(m.label_values(), &["x"]))
-            .unwrap();
-        assert_eq!(found_y.value(), 0.0);
-        assert_eq!(found_x.value(), 1.0);
+        let y = table.child(42, |m| eq_values(m.label_values(), &["y"]), make("y"));
         assert_eq!(y.value(), 0.0);
-        assert_eq!(st.table.len(), 2);
+        let x_again = table.child(42, |m| eq_values(m.label_values(), &["x"]), make("x"));
+        assert_eq!(x_again.value(), 1.0);
+        assert_eq!(fam.len(), 2);
+    }
+
+    #[test]
+    fn short_string_equality_is_exact() {
+        let cases = [
+            "",
+            "a",
+            "ab",
+            "abc",
+            "abcd",
+            "abcde",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefghi",
+            "abcdefghijklmnop",
+            "abcdefghijklmnopq",
+        ];
+        for a in cases {
+            for b in cases {
+                assert_eq!(eq_str(a.as_bytes(), b.as_bytes()), a == b, "{a:?} {b:?}");
+            }
+            // Same length, one byte differs at each position.
+            for i in 0..a.len() {
+                let mut c = a.as_bytes().to_vec();
+                c[i] ^= 1;
+                assert!(!eq_str(a.as_bytes(), &c), "{a:?} at {i}");
+            }
+        }
     }
 }

@@ -1,0 +1,471 @@
+//! The children of a family: an open-addressing hash table whose lookups
+//! take no lock and write no shared memory.
+//!
+//! Writers (insert, remove, clear) are serialised by a mutex. Readers load
+//! the current slot array and probe it with atomic loads. A slot holds
+//! null (free: ends a probe), a tombstone (removed: probing goes on) or a
+//! node; a node is published with a release store and never changes until
+//! it is retired. Retired nodes and replaced slot arrays are freed through
+//! epoch-based reclamation (`crossbeam-epoch`), so a reader pinned before a
+//! removal can finish with what it found.
+//!
+//! All `unsafe` of the crate's families is in this file.
+#![allow(unsafe_code)]
+
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crossbeam_epoch::{self as epoch, Atomic, Guard, Owned, Shared};
+use parking_lot::Mutex;
+
+/// Tag of a slot whose node was removed.
+const TOMBSTONE: usize = 1;
+
+struct Node<M> {
+    hash: u64,
+    child: M,
+}
+
+struct Slots<M> {
+    mask: usize,
+    slots: Box<[Atomic<Node<M>>]>,
+}
+
+impl<M> Slots<M> {
+    fn with_capacity(cap: usize) -> Self {
+        debug_assert!(cap.is_power_of_two());
+        Self {
+            mask: cap - 1,
+            slots: (0..cap).map(|_| Atomic::null()).collect(),
+        }
+    }
+}
+
+/// Counts kept by the writer, to decide when to grow or clean up.
+struct Occupancy {
+    live: usize,
+    tombstones: usize,
+}
+
+pub(crate) struct Table<M> {
+    current: Atomic<Slots<M>>,
+    writer: Mutex<Occupancy>,
+    /// Bumped by every insert and removal, so a sorted copy of the
+    /// children can tell it is stale.
+    version: AtomicU64,
+}
+
+impl<M> Table<M> {
+    pub(crate) fn new() -> Self {
+        Self {
+            current: Atomic::new(Slots::with_capacity(8)),
+            writer: Mutex::new(Occupancy {
+                live: 0,
+                tombstones: 0,
+            }),
+            version: AtomicU64::new(0),
+        }
+    }
+
+    /// Changes with every insert and removal.
+    pub(crate) fn version(&self) -> u64 {
+        // Acquire: a reader that sees a version then iterates sees at least
+        // the children of that version.
+        self.version.load(Ordering::Acquire)
+    }
+
+    fn bump(&self) {
+        // Release: pairs with `version`; called with the writer lock held.
+        self.version.fetch_add(1, Ordering::Release);
+    }
+
+    /// The child with `hash` for which `eq` holds, created by `make` if
+    /// there is none, as a [`Child`] that keeps it alive while borrowed.
+    #[inline]
+    pub(crate) fn child<'a>(
+        &'a self,
+        hash: u64,
+        eq: impl Fn(&M) -> bool,
+        make: impl FnOnce() -> M,
+    ) -> Child<'a, M> {
+        let guard = epoch::pin();
+        let child: *const M = match self.get(hash, &eq, &guard) {
+            Some(found) => found,
+            None => self.get_or_insert(hash, &eq, make, &guard).0,
+        };
+        Child {
+            child,
+            _guard: guard,
+            _family: PhantomData,
+        }
+    }
+
+    fn slots<'g>(&self, guard: &'g Guard) -> &'g Slots<M> {
+        // Acquire: pairs with the Release store that published the array.
+        let s = self.current.load(Ordering::Acquire, guard);
+        // SAFETY: `current` is never null (set in `new`, replaced only by
+        // non-null arrays), and a replaced array is retired through the
+        // epoch, so it stays valid while `guard` is pinned.
+        unsafe { s.deref() }
+    }
+
+    /// Finds the child with `hash` for which `eq` holds.
+    #[inline]
+    pub(crate) fn get<'g>(
+        &self,
+        hash: u64,
+        eq: impl Fn(&M) -> bool,
+        guard: &'g Guard,
+    ) -> Option<&'g M> {
+        let slots = self.slots(guard);
+        let mut i = hash as usize & slots.mask;
+        for _ in 0..slots.slots.len() {
+            // Acquire: pairs with the Release store that published the node.
+            let p = slots.slots[i].load(Ordering::Acquire, guard);
+            if p.tag() != TOMBSTONE {
+                // SAFETY: a non-tombstone slot holds null or a node that is
+                // retired through the epoch only after being unlinked, so
+                // it is valid while `guard` is pinned.
+                match unsafe { p.as_ref() } {
+                    None => return None,
+                    Some(node) if node.hash == hash && eq(&node.child) => return Some(&node.child),
+                    Some(_) => {}
+                }
+            }
+            i = (i + 1) & slots.mask;
+        }
+        None
+    }
+
+    /// Returns the child with `hash` and `eq`, inserting `make()` if there
+    /// is none; the flag says whether it was inserted.
+    #[cold]
+    pub(crate) fn get_or_insert<'g>(
+        &self,
+        hash: u64,
+        eq: impl Fn(&M) -> bool,
+        make: impl FnOnce() -> M,
+        guard: &'g Guard,
+    ) -> (&'g M, bool) {
+        let mut occ = self.writer.lock();
+        if let Some(found) = self.get(hash, &eq, guard) {
+            return (found, false);
+        }
+        let cap = self.slots(guard).slots.len();
+        if (occ.live + occ.tombstones + 1) * 4 > cap * 3 {
+            // Grow when mostly live, else just sweep the tombstones out.
+            let new_cap = if (occ.live + 1) * 2 > cap {
+                cap * 2
+            } else {
+                cap
+            };
+            self.rebuild(new_cap, guard);
+            occ.tombstones = 0;
+        }
+        let slots = self.slots(guard);
+        let mut i = hash as usize & slots.mask;
+        loop {
+            let p = slots.slots[i].load(Ordering::Relaxed, guard);
+            if p.is_null() {
+                if p.tag() == TOMBSTONE {
+                    occ.tombstones -= 1;
+                }
+                break;
+            }
+            i = (i + 1) & slots.mask;
+        }
+        let node = Owned::new(Node {
+            hash,
+            child: make(),
+        })
+        .into_shared(guard);
+        // Release: readers that load the node see it fully built.
+        slots.slots[i].store(node, Ordering::Release);
+        occ.live += 1;
+        self.bump();
+        // SAFETY: just stored; retired only through the epoch.
+        (unsafe { &node.deref().child }, true)
+    }
+
+    /// Copies the live nodes into a fresh array of `cap` slots and retires
+    /// the old array (not the nodes, which move over). Writer lock held.
+    fn rebuild(&self, cap: usize, guard: &Guard) {
+        let old = self.current.load(Ordering::Acquire, guard);
+        // SAFETY: as in `slots`.
+        let old_ref = unsafe { old.deref() };
+        let fresh = Slots::with_capacity(cap);
+        for slot in old_ref.slots.iter() {
+            let p = slot.load(Ordering::Relaxed, guard);
+            if p.tag() == TOMBSTONE {
+                continue;
+            }
+            // SAFETY: as in `get`; the writer lock keeps it from being
+            // retired meanwhile.
+            let Some(node) = (unsafe { p.as_ref() }) else {
+                continue;
+            };
+            let mut i = node.hash as usize & fresh.mask;
+            while !fresh.slots[i].load(Ordering::Relaxed, guard).is_null() {
+                i = (i + 1) & fresh.mask;
+            }
+            fresh.slots[i].store(p, Ordering::Relaxed);
+        }
+        // Release: readers of the new array see its slots filled.
+        self.current.store(Owned::new(fresh), Ordering::Release);
+        // SAFETY: the old array is unlinked; readers pinned before this may
+        // still probe it, which the epoch waits for. Dropping it frees only
+        // the slot array, not the nodes, which the new array holds.
+        unsafe { guard.defer_destroy(old) };
+    }
+
+    /// Removes the child with `hash` for which `eq` holds; whether there was
+    /// one.
+    pub(crate) fn remove_one(&self, hash: u64, eq: impl Fn(&M) -> bool, guard: &Guard) -> bool {
+        let mut occ = self.writer.lock();
+        let slots = self.slots(guard);
+        let mut i = hash as usize & slots.mask;
+        for _ in 0..slots.slots.len() {
+            let p = slots.slots[i].load(Ordering::Relaxed, guard);
+            if p.tag() != TOMBSTONE {
+                // SAFETY: as in `rebuild`.
+                match unsafe { p.as_ref() } {
+                    None => return false,
+                    Some(node) if node.hash == hash && eq(&node.child) => {
+                        slots.slots[i].store(Shared::null().with_tag(TOMBSTONE), Ordering::Release);
+                        // SAFETY: as in `remove_where`.
+                        unsafe { guard.defer_destroy(p) };
+                        occ.live -= 1;
+                        occ.tombstones += 1;
+                        self.bump();
+                        return true;
+                    }
+                    Some(_) => {}
+                }
+            }
+            i = (i + 1) & slots.mask;
+        }
+        false
+    }
+
+    /// Removes every child for which `remove` holds; how many.
+    pub(crate) fn remove_where(&self, remove: impl Fn(u64, &M) -> bool, guard: &Guard) -> usize {
+        let mut occ = self.writer.lock();
+        let slots = self.slots(guard);
+        let mut removed = 0;
+        for slot in slots.slots.iter() {
+            let p = slot.load(Ordering::Relaxed, guard);
+            if p.tag() == TOMBSTONE {
+                continue;
+            }
+            // SAFETY: as in `rebuild`.
+            let Some(node) = (unsafe { p.as_ref() }) else {
+                continue;
+            };
+            if remove(node.hash, &node.child) {
+                slot.store(Shared::null().with_tag(TOMBSTONE), Ordering::Release);
+                // SAFETY: unlinked above; readers that found it before are
+                // pinned, and the epoch waits for them.
+                unsafe { guard.defer_destroy(p) };
+                removed += 1;
+            }
+        }
+        occ.live -= removed;
+        occ.tombstones += removed;
+        if removed > 0 {
+            self.bump();
+        }
+        removed
+    }
+
+    /// Removes every child.
+    pub(crate) fn clear(&self, guard: &Guard) {
+        let mut occ = self.writer.lock();
+        let old = self
+            .current
+            .swap(Owned::new(Slots::with_capacity(8)), Ordering::AcqRel, guard);
+        // SAFETY: as in `rebuild`.
+        let old_ref = unsafe { old.deref() };
+        for slot in old_ref.slots.iter() {
+            let p = slot.load(Ordering::Relaxed, guard);
+            if p.tag() != TOMBSTONE && !p.is_null() {
+                // SAFETY: the whole array is unlinked; the epoch waits for
+                // readers pinned before.
+                unsafe { guard.defer_destroy(p) };
+            }
+        }
+        // SAFETY: as in `rebuild`.
+        unsafe { guard.defer_destroy(old) };
+        *occ = Occupancy {
+            live: 0,
+            tombstones: 0,
+        };
+        self.bump();
+    }
+
+    /// Calls `f` with every child.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&M), guard: &Guard) {
+        for slot in self.slots(guard).slots.iter() {
+            let p = slot.load(Ordering::Acquire, guard);
+            if p.tag() == TOMBSTONE {
+                continue;
+            }
+            // SAFETY: as in `get`.
+            if let Some(node) = unsafe { p.as_ref() } {
+                f(&node.child);
+            }
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.writer.lock().live
+    }
+}
+
+impl<M> Drop for Table<M> {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self`: no reader or writer can hold a reference into
+        // the table, and every guard that could was dropped before.
+        unsafe {
+            let guard = epoch::unprotected();
+            let slots = self.current.load(Ordering::Relaxed, guard);
+            for slot in slots.deref().slots.iter() {
+                let p = slot.load(Ordering::Relaxed, guard);
+                if p.tag() != TOMBSTONE && !p.is_null() {
+                    drop(p.into_owned());
+                }
+            }
+            drop(slots.into_owned());
+        }
+    }
+}
+
+/// A child of a [`Family`](super::Family), found or created by a lookup:
+/// dereferences to the instrument handle `M` (so `family.with_label_values(..).inc()`
+/// works), and `.clone()` gives an owned handle to keep.
+///
+/// It borrows the family and holds an epoch pin, not a lock: nothing waits
+/// for it, but memory of removed children is not reclaimed while it lives,
+/// so do not keep it long (it is not `Send`; clone the handle instead).
+pub struct Child<'a, M> {
+    child: *const M,
+    _guard: Guard,
+    _family: PhantomData<&'a M>,
+}
+
+impl<M> Deref for Child<'_, M> {
+    type Target = M;
+
+    #[inline]
+    fn deref(&self) -> &M {
+        // SAFETY: `child` points into a node of the table found while
+        // `_guard` was pinned; a node is only freed through the epoch after
+        // every guard pinned before its removal is dropped, and `_guard`
+        // lives as long as `self`. The table itself outlives `'a`.
+        unsafe { &*self.child }
+    }
+}
+
+impl<M: std::fmt::Debug> std::fmt::Debug for Child<'_, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering as O};
+    use std::sync::Arc;
+
+    #[test]
+    fn insert_get_remove_grow_and_sweep() {
+        let t: Table<u32> = Table::new();
+        let g = epoch::pin();
+        for k in 0..1000u32 {
+            let (v, new) = t.get_or_insert(u64::from(k % 7), |v| *v == k, || k, &g);
+            assert!(new);
+            assert_eq!(*v, k);
+        }
+        assert_eq!(t.len(), 1000);
+        for k in 0..1000u32 {
+            assert_eq!(t.get(u64::from(k % 7), |v| *v == k, &g), Some(&k));
+        }
+        assert_eq!(t.remove_where(|_, v| v % 2 == 0, &g), 500);
+        for k in 0..1000u32 {
+            assert_eq!(
+                t.get(u64::from(k % 7), |v| *v == k, &g).is_some(),
+                k % 2 == 1
+            );
+        }
+        // Churn through tombstones: the table must not fill up.
+        for round in 0..50u32 {
+            let k = 10_000 + round;
+            t.get_or_insert(u64::from(k), |v| *v == k, || k, &g);
+            assert_eq!(t.remove_where(|_, v| *v == k, &g), 1);
+        }
+        assert_eq!(t.len(), 500);
+        t.clear(&g);
+        assert_eq!(t.len(), 0);
+        assert!(t.get(1, |v| *v == 1, &g).is_none());
+    }
+
+    #[test]
+    fn every_child_is_dropped_exactly_once() {
+        struct Tracked(Arc<AtomicUsize>);
+        impl Drop for Tracked {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, O::Relaxed);
+            }
+        }
+        let drops = Arc::new(AtomicUsize::new(0));
+        {
+            let t: Table<Tracked> = Table::new();
+            let g = epoch::pin();
+            for k in 0..100u64 {
+                t.get_or_insert(k, |_| false, || Tracked(drops.clone()), &g);
+            }
+            t.remove_where(|h, _| h < 10, &g);
+            drop(g);
+        }
+        // Removed ones go through the epoch: flush it.
+        for _ in 0..256 {
+            epoch::pin().flush();
+        }
+        assert_eq!(drops.load(O::Relaxed), 100);
+    }
+
+    #[test]
+    fn readers_race_writers_without_losing_live_children() {
+        let t: Arc<Table<u64>> = Arc::new(Table::new());
+        let g = epoch::pin();
+        for k in 0..64u64 {
+            t.get_or_insert(k, |v| *v == k, || k, &g);
+        }
+        drop(g);
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                let t = t.clone();
+                s.spawn(move || {
+                    for i in 0..200_000u64 {
+                        let k = i % 64;
+                        let g = epoch::pin();
+                        // Keys below 64 are never removed: always found.
+                        assert_eq!(t.get(k, |v| *v == k, &g), Some(&k));
+                    }
+                });
+            }
+            let t = t.clone();
+            s.spawn(move || {
+                for i in 0..20_000u64 {
+                    let k = 1_000 + i % 500;
+                    let g = epoch::pin();
+                    t.get_or_insert(k, |v| *v == k, || k, &g);
+                    if i % 3 == 0 {
+                        t.remove_where(|h, _| h == k, &g);
+                    }
+                }
+            });
+        });
+    }
+}

@@ -190,8 +190,10 @@ impl HistogramCore {
     fn bucket_index(&self, v: f64) -> usize {
         let b = &self.bounds;
         if b.len() <= 32 {
-            // NaN is not <= any bound and lands in +Inf, as in client_golang.
-            b.iter().position(|&ub| v <= ub).unwrap_or(b.len())
+            // Branchless: the index is the number of bounds below v, i.e.
+            // all bounds minus those v fits under. NaN fits under none and
+            // lands in +Inf, as in client_golang.
+            b.len() - b.iter().map(|&ub| usize::from(v <= ub)).sum::<usize>()
         } else {
             b.partition_point(|&ub| {
                 v.partial_cmp(&ub) == Some(std::cmp::Ordering::Greater) || v.is_nan()

@@ -46,9 +46,11 @@
 //! of values does not compile; runtime-sized lookups
 //! ([`Family::try_with_label_values`], [`Family::with_labels`]) return a
 //! [`LabelError`]. Children are keyed by their real values (the hash only
-//! picks a bucket), any UTF-8 value is accepted, and finding an existing
-//! child allocates nothing. What you get back is a handle, never a lock
-//! guard: keep it where a loop would look it up again.
+//! picks a bucket) and any UTF-8 value is accepted. Finding an existing
+//! child takes no lock, allocates nothing and writes no shared memory: a
+//! lookup returns a [`Child`], which dereferences to the instrument handle
+//! and pins an epoch, never a lock, so nothing can deadlock on it.
+//! `.clone()` it to keep an owned handle, for instance out of a hot loop.
 //!
 //! ```
 //! use promclient::GaugeVec;

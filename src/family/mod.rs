@@ -94,8 +94,9 @@ impl sealed::Sealed for crate::Histogram {}
 /// registry.register(requests.clone())?;
 ///
 /// requests.with_label_values(["GET", "200"]).inc();
-/// // Hoist the lookup out of hot loops: the handle stays valid.
-/// let post_ok = requests.with_label_values(["POST", "201"]);
+/// // Hoist the lookup out of hot loops: clone the child into an owned
+/// // handle, which stays valid (and can move to other threads).
+/// let post_ok: promclient::Counter = requests.with_label_values(["POST", "201"]).clone();
 /// for _ in 0..3 {
 ///     post_ok.inc();
 /// }

@@ -16,43 +16,16 @@
 //! Run with `cargo bench --bench family`.
 
 use std::hint::black_box;
-use std::sync::Barrier;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use promclient::CounterVec;
 
+mod common;
+use common::two_threads;
+
 const METHODS: [&str; 6] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"];
 const CODES: [&str; 3] = ["200", "404", "500"];
-
-/// Runs `op` `iters` times on this thread and on a second one, started
-/// together at a barrier, and returns this thread's wall time. Each thread
-/// gets its own state from `make(thread index)`.
-fn two_threads<S: Send>(
-    iters: u64,
-    make: impl Fn(usize) -> S,
-    op: impl Fn(&mut S) + Sync,
-) -> Duration {
-    let barrier = Barrier::new(2);
-    let mut mine = make(0);
-    let mut theirs = make(1);
-    thread::scope(|s| {
-        let (barrier, op) = (&barrier, &op);
-        s.spawn(move || {
-            barrier.wait();
-            for _ in 0..iters {
-                op(&mut theirs);
-            }
-        });
-        barrier.wait();
-        let start = Instant::now();
-        for _ in 0..iters {
-            op(&mut mine);
-        }
-        start.elapsed()
-    })
-}
 
 /// A cursor over the label combinations: stepping is an add and a compare.
 struct Cycle<'a> {

@@ -13,46 +13,19 @@
 //! Run with `cargo bench --bench histogram`.
 
 use std::hint::black_box;
-use std::sync::Barrier;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use promclient::{Histogram, DEFAULT_BUCKETS};
+
+mod common;
+use common::two_threads;
 
 /// One value per bucket (each just under its bound, the last above every
 /// bound), as request latencies in seconds.
 const VALUES: [f64; 12] = [
     0.004, 0.009, 0.02, 0.04, 0.09, 0.2, 0.4, 0.9, 2.0, 4.0, 9.0, 20.0,
 ];
-
-/// Runs `op` `iters` times on this thread and on a second one, started
-/// together at a barrier, and returns this thread's wall time. Each thread
-/// gets its own state from `make(thread index)`.
-fn two_threads<S: Send>(
-    iters: u64,
-    make: impl Fn(usize) -> S,
-    op: impl Fn(&mut S) + Sync,
-) -> Duration {
-    let barrier = Barrier::new(2);
-    let mut mine = make(0);
-    let mut theirs = make(1);
-    thread::scope(|s| {
-        let (barrier, op) = (&barrier, &op);
-        s.spawn(move || {
-            barrier.wait();
-            for _ in 0..iters {
-                op(&mut theirs);
-            }
-        });
-        barrier.wait();
-        let start = Instant::now();
-        for _ in 0..iters {
-            op(&mut mine);
-        }
-        start.elapsed()
-    })
-}
 
 /// A cursor over `values`: stepping is an add and a compare.
 struct Cycle<'a> {

@@ -54,20 +54,7 @@ impl fmt::Display for MetricType {
 /// ```
 #[must_use]
 pub const fn is_valid_metric_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    if b.is_empty() {
-        return false;
-    }
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        let ok = c.is_ascii_alphabetic() || c == b'_' || c == b':' || (i > 0 && c.is_ascii_digit());
-        if !ok {
-            return false;
-        }
-        i += 1;
-    }
-    true
+    is_legacy_name(name, true)
 }
 
 /// Whether `name` is a valid label name: `[a-zA-Z_][a-zA-Z0-9_]*`.
@@ -83,6 +70,11 @@ pub const fn is_valid_metric_name(name: &str) -> bool {
 /// ```
 #[must_use]
 pub const fn is_valid_label_name(name: &str) -> bool {
+    is_legacy_name(name, false)
+}
+
+/// The legacy Prometheus name charset; metric names also allow `:`.
+const fn is_legacy_name(name: &str, colon: bool) -> bool {
     let b = name.as_bytes();
     if b.is_empty() {
         return false;
@@ -90,7 +82,10 @@ pub const fn is_valid_label_name(name: &str) -> bool {
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
-        let ok = c.is_ascii_alphabetic() || c == b'_' || (i > 0 && c.is_ascii_digit());
+        let ok = c.is_ascii_alphabetic()
+            || c == b'_'
+            || (colon && c == b':')
+            || (i > 0 && c.is_ascii_digit());
         if !ok {
             return false;
         }

@@ -110,22 +110,12 @@ fn encode_family(
                         m.timestamp_ms,
                     );
                 }
-                line(
+                sum_and_count(
                     out,
                     name,
-                    "_sum",
                     &scratch.labels,
-                    None,
-                    Num::Float(s.sample_sum),
-                    m.timestamp_ms,
-                );
-                line(
-                    out,
-                    name,
-                    "_count",
-                    &scratch.labels,
-                    None,
-                    Num::Count(s.sample_count),
+                    s.sample_sum,
+                    s.sample_count,
                     m.timestamp_ms,
                 );
             }
@@ -216,24 +206,27 @@ fn histogram(out: &mut Vec<u8>, name: &str, m: &Metric, h: &HistogramValue, scra
     {
         bucket_line(out, prefix, b"+Inf", h.sample_count, m.timestamp_ms);
     }
-    line(
+    sum_and_count(
         out,
         name,
-        "_sum",
         &scratch.labels,
-        None,
-        Num::Float(h.sample_sum),
+        h.sample_sum,
+        h.sample_count,
         m.timestamp_ms,
     );
-    line(
-        out,
-        name,
-        "_count",
-        &scratch.labels,
-        None,
-        Num::Count(h.sample_count),
-        m.timestamp_ms,
-    );
+}
+
+/// The `_sum` and `_count` lines of a histogram or summary series.
+fn sum_and_count(
+    out: &mut Vec<u8>,
+    name: &str,
+    labels: &[u8],
+    sum: f64,
+    count: u64,
+    ts: Option<i64>,
+) {
+    line(out, name, "_sum", labels, None, Num::Float(sum), ts);
+    line(out, name, "_count", labels, None, Num::Count(count), ts);
 }
 
 #[inline]

@@ -118,7 +118,22 @@ impl<M> Table<M> {
         eq: impl Fn(&M) -> bool,
         guard: &'g Guard,
     ) -> Option<&'g M> {
-        let slots = self.slots(guard);
+        let (_, node) = Self::find(self.slots(guard), hash, eq, guard)?;
+        // SAFETY: `find` returns only non-null nodes, which are retired
+        // through the epoch after being unlinked, so valid while `guard` is
+        // pinned.
+        Some(unsafe { &node.deref().child })
+    }
+
+    /// Probes `slots` for the node with `hash` for which `eq` holds: its
+    /// slot index and pointer.
+    #[inline]
+    fn find<'g>(
+        slots: &Slots<M>,
+        hash: u64,
+        eq: impl Fn(&M) -> bool,
+        guard: &'g Guard,
+    ) -> Option<(usize, Shared<'g, Node<M>>)> {
         let mut i = hash as usize & slots.mask;
         for _ in 0..slots.slots.len() {
             // Acquire: pairs with the Release store that published the node.
@@ -129,7 +144,7 @@ impl<M> Table<M> {
                 // it is valid while `guard` is pinned.
                 match unsafe { p.as_ref() } {
                     None => return None,
-                    Some(node) if node.hash == hash && eq(&node.child) => return Some(&node.child),
+                    Some(node) if node.hash == hash && eq(&node.child) => return Some((i, p)),
                     Some(_) => {}
                 }
             }
@@ -224,28 +239,16 @@ impl<M> Table<M> {
     pub(crate) fn remove_one(&self, hash: u64, eq: impl Fn(&M) -> bool, guard: &Guard) -> bool {
         let mut occ = self.writer.lock();
         let slots = self.slots(guard);
-        let mut i = hash as usize & slots.mask;
-        for _ in 0..slots.slots.len() {
-            let p = slots.slots[i].load(Ordering::Relaxed, guard);
-            if p.tag() != TOMBSTONE {
-                // SAFETY: as in `rebuild`.
-                match unsafe { p.as_ref() } {
-                    None => return false,
-                    Some(node) if node.hash == hash && eq(&node.child) => {
-                        slots.slots[i].store(Shared::null().with_tag(TOMBSTONE), Ordering::Release);
-                        // SAFETY: as in `remove_where`.
-                        unsafe { guard.defer_destroy(p) };
-                        occ.live -= 1;
-                        occ.tombstones += 1;
-                        self.bump();
-                        return true;
-                    }
-                    Some(_) => {}
-                }
-            }
-            i = (i + 1) & slots.mask;
-        }
-        false
+        let Some((i, node)) = Self::find(slots, hash, eq, guard) else {
+            return false;
+        };
+        slots.slots[i].store(Shared::null().with_tag(TOMBSTONE), Ordering::Release);
+        // SAFETY: as in `remove_where`.
+        unsafe { guard.defer_destroy(node) };
+        occ.live -= 1;
+        occ.tombstones += 1;
+        self.bump();
+        true
     }
 
     /// Removes every child for which `remove` holds; how many.

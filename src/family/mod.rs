@@ -105,7 +105,7 @@ impl sealed::Sealed for crate::Histogram {}
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Family<M: FamilyMember, const N: usize> {
-    inner: Arc<FamilyInner<M>>,
+    inner: Arc<FamilyInner<M, N>>,
 }
 
 /// A family of [`Counter`](crate::Counter)s.
@@ -115,11 +115,11 @@ pub type GaugeVec<const N: usize> = Family<crate::Gauge, N>;
 /// A family of [`Histogram`](crate::Histogram)s.
 pub type HistogramVec<const N: usize> = Family<crate::Histogram, N>;
 
-struct FamilyInner<M: FamilyMember> {
+struct FamilyInner<M: FamilyMember, const N: usize> {
     desc: Desc,
     config: M::Config,
     seed: u64,
-    table: Table<M>,
+    table: Table<[Arc<str>; N], M>,
     /// The children sorted as gather sorts series, rebuilt on collect when
     /// the table changed, so gather never sorts an unchanged family.
     sorted: Mutex<Sorted<M>>,
@@ -290,7 +290,7 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
         let guard = crossbeam_epoch::pin();
         self.inner
             .table
-            .remove_one(h, |m| eq_values(m.label_values(), &values), &guard)
+            .remove_one(h, |k| eq_values(k, &values), &guard)
     }
 
     /// Removes the child with these `(name, value)` labels; whether it
@@ -316,10 +316,9 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
             }
         }
         let guard = crossbeam_epoch::pin();
-        self.inner.table.remove_where(
-            |_, m| wanted.iter().all(|&(i, v)| &*m.label_values()[i] == v),
-            &guard,
-        )
+        self.inner
+            .table
+            .remove_where(|k| wanted.iter().all(|&(i, v)| &*k[i] == v), &guard)
     }
 
     /// Removes every child.
@@ -350,10 +349,11 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
         let inner = &*self.inner;
         inner.table.child(
             h,
-            |m| eq_values(m.label_values(), values),
+            |k| eq_values(k, values),
             || {
-                let owned: Box<[Arc<str>]> = values.iter().map(|v| Arc::from(*v)).collect();
-                M::new_child(inner.desc.clone(), owned, &inner.config)
+                let key: [Arc<str>; N] = std::array::from_fn(|i| Arc::from(values[i]));
+                let owned: Box<[Arc<str>]> = key.iter().cloned().collect();
+                (key, M::new_child(inner.desc.clone(), owned, &inner.config))
             },
         )
     }
@@ -434,16 +434,18 @@ impl<M: FamilyMember, const N: usize> Collector for Family<M, N> {
 /// Children touched ahead of collecting them.
 const TOUCH_CHUNK: usize = 16;
 
-/// Loads each child's label values in one tight loop before the children
-/// are collected: children are scattered in memory, and independent loads
-/// let the CPU overlap their cache misses.
+/// Loads what collecting each child reads (the child and its label value
+/// pointers; gather compares pointers, never the bytes) in one tight loop:
+/// children are scattered in memory, and independent loads let the CPU
+/// overlap their cache misses.
 #[inline]
 fn touch<M: FamilyMember>(children: &[M]) {
-    let mut acc = 0u8;
+    let mut acc = 0usize;
     for c in children {
-        for v in c.label_values() {
-            acc ^= v.as_bytes().first().copied().unwrap_or(0);
-        }
+        acc ^= c
+            .label_values()
+            .first()
+            .map_or(0, |v| Arc::as_ptr(v).cast::<u8>() as usize);
     }
     std::hint::black_box(acc);
 }
@@ -565,16 +567,17 @@ mod tests {
         let fam = crate::CounterVec::new("c_total", "h", ["a"]).unwrap();
         let desc = fam.desc().clone();
         let make = |v: &str| {
-            let values: Box<[Arc<str>]> = Box::new([Arc::from(v)]);
+            let key: [Arc<str>; 1] = [Arc::from(v)];
+            let values: Box<[Arc<str>]> = Box::new([key[0].clone()]);
             let desc = desc.clone();
-            move || crate::Counter::new_child(desc, values, &())
+            move || (key, crate::Counter::new_child(desc, values, &()))
         };
         let table = &fam.inner.table;
-        let x = table.child(42, |m| eq_values(m.label_values(), &["x"]), make("x"));
+        let x = table.child(42, |k| eq_values(k, &["x"]), make("x"));
         x.inc();
-        let y = table.child(42, |m| eq_values(m.label_values(), &["y"]), make("y"));
+        let y = table.child(42, |k| eq_values(k, &["y"]), make("y"));
         assert_eq!(y.value(), 0.0);
-        let x_again = table.child(42, |m| eq_values(m.label_values(), &["x"]), make("x"));
+        let x_again = table.child(42, |k| eq_values(k, &["x"]), make("x"));
         assert_eq!(x_again.value(), 1.0);
         assert_eq!(fam.len(), 2);
     }

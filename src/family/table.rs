@@ -22,17 +22,20 @@ use parking_lot::Mutex;
 /// Tag of a slot whose node was removed.
 const TOMBSTONE: usize = 1;
 
-struct Node<M> {
+/// A child with its hash and its key (the label values), kept in the
+/// node so a probe compares values without going through the child.
+struct Node<K, M> {
     hash: u64,
+    key: K,
     child: M,
 }
 
-struct Slots<M> {
+struct Slots<K, M> {
     mask: usize,
-    slots: Box<[Atomic<Node<M>>]>,
+    slots: Box<[Atomic<Node<K, M>>]>,
 }
 
-impl<M> Slots<M> {
+impl<K, M> Slots<K, M> {
     fn with_capacity(cap: usize) -> Self {
         debug_assert!(cap.is_power_of_two());
         Self {
@@ -48,15 +51,15 @@ struct Occupancy {
     tombstones: usize,
 }
 
-pub(crate) struct Table<M> {
-    current: Atomic<Slots<M>>,
+pub(crate) struct Table<K, M> {
+    current: Atomic<Slots<K, M>>,
     writer: Mutex<Occupancy>,
     /// Bumped by every insert and removal, so a sorted copy of the
     /// children can tell it is stale.
     version: AtomicU64,
 }
 
-impl<M> Table<M> {
+impl<K: 'static, M> Table<K, M> {
     pub(crate) fn new() -> Self {
         Self {
             current: Atomic::new(Slots::with_capacity(8)),
@@ -86,8 +89,8 @@ impl<M> Table<M> {
     pub(crate) fn child<'a>(
         &'a self,
         hash: u64,
-        eq: impl Fn(&M) -> bool,
-        make: impl FnOnce() -> M,
+        eq: impl Fn(&K) -> bool,
+        make: impl FnOnce() -> (K, M),
     ) -> Child<'a, M> {
         let guard = epoch::pin();
         let child: *const M = match self.get(hash, &eq, &guard) {
@@ -101,7 +104,7 @@ impl<M> Table<M> {
         }
     }
 
-    fn slots<'g>(&self, guard: &'g Guard) -> &'g Slots<M> {
+    fn slots<'g>(&self, guard: &'g Guard) -> &'g Slots<K, M> {
         // Acquire: pairs with the Release store that published the array.
         let s = self.current.load(Ordering::Acquire, guard);
         // SAFETY: `current` is never null (set in `new`, replaced only by
@@ -115,7 +118,7 @@ impl<M> Table<M> {
     pub(crate) fn get<'g>(
         &self,
         hash: u64,
-        eq: impl Fn(&M) -> bool,
+        eq: impl Fn(&K) -> bool,
         guard: &'g Guard,
     ) -> Option<&'g M> {
         let (_, node) = Self::find(self.slots(guard), hash, eq, guard)?;
@@ -129,11 +132,11 @@ impl<M> Table<M> {
     /// slot index and pointer.
     #[inline]
     fn find<'g>(
-        slots: &Slots<M>,
+        slots: &Slots<K, M>,
         hash: u64,
-        eq: impl Fn(&M) -> bool,
+        eq: impl Fn(&K) -> bool,
         guard: &'g Guard,
-    ) -> Option<(usize, Shared<'g, Node<M>>)> {
+    ) -> Option<(usize, Shared<'g, Node<K, M>>)> {
         let mut i = hash as usize & slots.mask;
         for _ in 0..slots.slots.len() {
             // Acquire: pairs with the Release store that published the node.
@@ -144,7 +147,7 @@ impl<M> Table<M> {
                 // it is valid while `guard` is pinned.
                 match unsafe { p.as_ref() } {
                     None => return None,
-                    Some(node) if node.hash == hash && eq(&node.child) => return Some((i, p)),
+                    Some(node) if node.hash == hash && eq(&node.key) => return Some((i, p)),
                     Some(_) => {}
                 }
             }
@@ -159,8 +162,8 @@ impl<M> Table<M> {
     pub(crate) fn get_or_insert<'g>(
         &self,
         hash: u64,
-        eq: impl Fn(&M) -> bool,
-        make: impl FnOnce() -> M,
+        eq: impl Fn(&K) -> bool,
+        make: impl FnOnce() -> (K, M),
         guard: &'g Guard,
     ) -> (&'g M, bool) {
         let mut occ = self.writer.lock();
@@ -190,11 +193,8 @@ impl<M> Table<M> {
             }
             i = (i + 1) & slots.mask;
         }
-        let node = Owned::new(Node {
-            hash,
-            child: make(),
-        })
-        .into_shared(guard);
+        let (key, child) = make();
+        let node = Owned::new(Node { hash, key, child }).into_shared(guard);
         // Release: readers that load the node see it fully built.
         slots.slots[i].store(node, Ordering::Release);
         occ.live += 1;
@@ -236,7 +236,7 @@ impl<M> Table<M> {
 
     /// Removes the child with `hash` for which `eq` holds; whether there was
     /// one.
-    pub(crate) fn remove_one(&self, hash: u64, eq: impl Fn(&M) -> bool, guard: &Guard) -> bool {
+    pub(crate) fn remove_one(&self, hash: u64, eq: impl Fn(&K) -> bool, guard: &Guard) -> bool {
         let mut occ = self.writer.lock();
         let slots = self.slots(guard);
         let Some((i, node)) = Self::find(slots, hash, eq, guard) else {
@@ -252,7 +252,7 @@ impl<M> Table<M> {
     }
 
     /// Removes every child for which `remove` holds; how many.
-    pub(crate) fn remove_where(&self, remove: impl Fn(u64, &M) -> bool, guard: &Guard) -> usize {
+    pub(crate) fn remove_where(&self, remove: impl Fn(&K) -> bool, guard: &Guard) -> usize {
         let mut occ = self.writer.lock();
         let slots = self.slots(guard);
         let mut removed = 0;
@@ -265,7 +265,7 @@ impl<M> Table<M> {
             let Some(node) = (unsafe { p.as_ref() }) else {
                 continue;
             };
-            if remove(node.hash, &node.child) {
+            if remove(&node.key) {
                 slot.store(Shared::null().with_tag(TOMBSTONE), Ordering::Release);
                 // SAFETY: unlinked above; readers that found it before are
                 // pinned, and the epoch waits for them.
@@ -325,7 +325,7 @@ impl<M> Table<M> {
     }
 }
 
-impl<M> Drop for Table<M> {
+impl<K, M> Drop for Table<K, M> {
     fn drop(&mut self) {
         // SAFETY: `&mut self`: no reader or writer can hold a reference into
         // the table, and every guard that could was dropped before.
@@ -383,10 +383,10 @@ mod tests {
 
     #[test]
     fn insert_get_remove_grow_and_sweep() {
-        let t: Table<u32> = Table::new();
+        let t: Table<u32, u32> = Table::new();
         let g = epoch::pin();
         for k in 0..1000u32 {
-            let (v, new) = t.get_or_insert(u64::from(k % 7), |v| *v == k, || k, &g);
+            let (v, new) = t.get_or_insert(u64::from(k % 7), |v| *v == k, || (k, k), &g);
             assert!(new);
             assert_eq!(*v, k);
         }
@@ -394,7 +394,7 @@ mod tests {
         for k in 0..1000u32 {
             assert_eq!(t.get(u64::from(k % 7), |v| *v == k, &g), Some(&k));
         }
-        assert_eq!(t.remove_where(|_, v| v % 2 == 0, &g), 500);
+        assert_eq!(t.remove_where(|v| v % 2 == 0, &g), 500);
         for k in 0..1000u32 {
             assert_eq!(
                 t.get(u64::from(k % 7), |v| *v == k, &g).is_some(),
@@ -404,8 +404,9 @@ mod tests {
         // Churn through tombstones: the table must not fill up.
         for round in 0..50u32 {
             let k = 10_000 + round;
-            t.get_or_insert(u64::from(k), |v| *v == k, || k, &g);
-            assert_eq!(t.remove_where(|_, v| *v == k, &g), 1);
+            t.get_or_insert(u64::from(k), |v| *v == k, || (k, k), &g);
+            assert!(t.remove_one(u64::from(k), |v| *v == k, &g));
+            assert!(!t.remove_one(u64::from(k), |v| *v == k, &g));
         }
         assert_eq!(t.len(), 500);
         t.clear(&g);
@@ -423,12 +424,12 @@ mod tests {
         }
         let drops = Arc::new(AtomicUsize::new(0));
         {
-            let t: Table<Tracked> = Table::new();
+            let t: Table<u64, Tracked> = Table::new();
             let g = epoch::pin();
             for k in 0..100u64 {
-                t.get_or_insert(k, |_| false, || Tracked(drops.clone()), &g);
+                t.get_or_insert(k, |_| false, || (k, Tracked(drops.clone())), &g);
             }
-            t.remove_where(|h, _| h < 10, &g);
+            t.remove_where(|k| *k < 10, &g);
             drop(g);
         }
         // Removed ones go through the epoch: flush it.
@@ -440,10 +441,10 @@ mod tests {
 
     #[test]
     fn readers_race_writers_without_losing_live_children() {
-        let t: Arc<Table<u64>> = Arc::new(Table::new());
+        let t: Arc<Table<u64, u64>> = Arc::new(Table::new());
         let g = epoch::pin();
         for k in 0..64u64 {
-            t.get_or_insert(k, |v| *v == k, || k, &g);
+            t.get_or_insert(k, |v| *v == k, || (k, k), &g);
         }
         drop(g);
         std::thread::scope(|s| {
@@ -463,9 +464,9 @@ mod tests {
                 for i in 0..20_000u64 {
                     let k = 1_000 + i % 500;
                     let g = epoch::pin();
-                    t.get_or_insert(k, |v| *v == k, || k, &g);
+                    t.get_or_insert(k, |v| *v == k, || (k, k), &g);
                     if i % 3 == 0 {
-                        t.remove_where(|h, _| h == k, &g);
+                        t.remove_one(k, |v| *v == k, &g);
                     }
                 }
             });

@@ -47,10 +47,11 @@
 //! ([`Family::try_with_label_values`], [`Family::with_labels`]) return a
 //! [`LabelError`]. Children are keyed by their real values (the hash only
 //! picks a bucket) and any UTF-8 value is accepted. Finding an existing
-//! child takes no lock, allocates nothing and writes no shared memory: a
-//! lookup returns a [`Child`], which dereferences to the instrument handle
-//! and pins an epoch, never a lock, so nothing can deadlock on it.
-//! `.clone()` it to keep an owned handle, for instance out of a hot loop.
+//! child takes no lock, no reference count and no allocation: a lookup
+//! returns a [`Child`], which dereferences to the instrument handle and
+//! pins an epoch, never a lock, so nothing can deadlock on it. Use it and
+//! drop it; `.clone()` it to keep an owned handle, for instance out of a
+//! hot loop.
 //!
 //! ```
 //! use promclient::GaugeVec;

@@ -250,10 +250,11 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
 
     /// The child with these label values, created on first use.
     ///
-    /// Finding an existing child takes no lock, allocates nothing and
-    /// writes no shared memory. The [`Child`] dereferences to the handle
+    /// Finding an existing child takes no lock, no reference count and no
+    /// allocation. The [`Child`] dereferences to the handle
     /// (`family.with_label_values([..]).inc()`); `.clone()` it to keep an
-    /// owned handle, e.g. out of a hot loop.
+    /// owned handle, e.g. out of a hot loop. Do not store a `Child`: while
+    /// one lives, removed children are not freed.
     #[inline]
     pub fn with_label_values(&self, values: [&str; N]) -> Child<'_, M> {
         self.get_or_create(&values)
@@ -287,7 +288,7 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
     /// Handles to it stay usable but are no longer reported.
     pub fn remove_label_values(&self, values: [&str; N]) -> bool {
         let h = self.hash(&values);
-        let guard = crossbeam_epoch::pin();
+        let guard = table::pin();
         self.inner
             .table
             .remove_one(h, |k| eq_values(k, &values), &guard)
@@ -315,7 +316,7 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
                 None => return 0,
             }
         }
-        let guard = crossbeam_epoch::pin();
+        let guard = table::pin();
         self.inner
             .table
             .remove_where(|k| wanted.iter().all(|&(i, v)| &*k[i] == v), &guard)
@@ -323,7 +324,7 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
 
     /// Removes every child.
     pub fn clear(&self) {
-        self.inner.table.clear(&crossbeam_epoch::pin());
+        self.inner.table.clear(&table::pin());
     }
 
     /// The number of children.
@@ -403,15 +404,13 @@ impl<M: FamilyMember, const N: usize> Collector for Family<M, N> {
     fn collect(&self, out: &mut MetricSink<'_>) {
         let inner = &*self.inner;
         let mut sorted = inner.sorted.lock();
-        // Read the version before copying: a change racing with the copy
-        // leaves the copy marked stale, to be rebuilt next time.
-        let version = inner.table.version();
-        if sorted.version != version {
+        if sorted.version != inner.table.version() {
             let Sorted { children, .. } = &mut *sorted;
             children.clear();
-            inner
+            // The copy and its version come from one state of the table.
+            let version = inner
                 .table
-                .for_each(|m| children.push(m.clone()), &crossbeam_epoch::pin());
+                .for_each(|m| children.push(m.clone()), &table::pin());
             let order = inner.desc.label_order();
             children.sort_unstable_by(|a, b| cmp_values(order, a.label_values(), b.label_values()));
             sorted.version = version;

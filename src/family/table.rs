@@ -1,5 +1,5 @@
 //! The children of a family: an open-addressing hash table whose lookups
-//! take no lock and write no shared memory.
+//! take no lock, no reference count and no allocation.
 //!
 //! Writers (insert, remove, clear) are serialised by a mutex. Readers load
 //! the current slot array and probe it with atomic loads. A slot holds
@@ -7,7 +7,9 @@
 //! node; a node is published with a release store and never changes until
 //! it is retired. Retired nodes and replaced slot arrays are freed through
 //! epoch-based reclamation (`crossbeam-epoch`), so a reader pinned before a
-//! removal can finish with what it found.
+//! removal can finish with what it found. The crate has its own epoch
+//! collector; a pin writes only this thread's epoch slot (one locked
+//! instruction), and every 128th pin also collects garbage.
 //!
 //! All `unsafe` of the crate's families is in this file.
 #![allow(unsafe_code)]
@@ -16,8 +18,28 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crossbeam_epoch::{self as epoch, Atomic, Guard, Owned, Shared};
+use std::sync::LazyLock;
+
+use crossbeam_epoch::{self as epoch, Atomic, Collector, Guard, LocalHandle, Owned, Shared};
 use parking_lot::Mutex;
+
+/// The crate's own epoch collector. A [`Child`] held for long delays only
+/// the reclamation of removed children, never that of other crates using
+/// crossbeam's default collector.
+static COLLECTOR: LazyLock<Collector> = LazyLock::new(Collector::new);
+
+thread_local! {
+    static HANDLE: LocalHandle = COLLECTOR.register();
+}
+
+/// Pins the current thread in the crate's epoch.
+#[inline]
+pub(crate) fn pin() -> Guard {
+    // During thread teardown the thread-local may be gone: register anew.
+    HANDLE
+        .try_with(LocalHandle::pin)
+        .unwrap_or_else(|_| COLLECTOR.register().pin())
+}
 
 /// Tag of a slot whose node was removed.
 const TOMBSTONE: usize = 1;
@@ -59,7 +81,9 @@ pub(crate) struct Table<K, M> {
     version: AtomicU64,
 }
 
-impl<K: 'static, M> Table<K, M> {
+// Send + 'static: retired nodes are dropped by whichever thread collects
+// the epoch's garbage, at some later time.
+impl<K: Send + 'static, M: Send + 'static> Table<K, M> {
     pub(crate) fn new() -> Self {
         Self {
             current: Atomic::new(Slots::with_capacity(8)),
@@ -92,7 +116,7 @@ impl<K: 'static, M> Table<K, M> {
         eq: impl Fn(&K) -> bool,
         make: impl FnOnce() -> (K, M),
     ) -> Child<'a, M> {
-        let guard = epoch::pin();
+        let guard = pin();
         let child: *const M = match self.get(hash, &eq, &guard) {
             Some(found) => found,
             None => self.get_or_insert(hash, &eq, make, &guard).0,
@@ -116,15 +140,15 @@ impl<K: 'static, M> Table<K, M> {
     /// Finds the child with `hash` for which `eq` holds.
     #[inline]
     pub(crate) fn get<'g>(
-        &self,
+        &'g self,
         hash: u64,
         eq: impl Fn(&K) -> bool,
         guard: &'g Guard,
     ) -> Option<&'g M> {
         let (_, node) = Self::find(self.slots(guard), hash, eq, guard)?;
-        // SAFETY: `find` returns only non-null nodes, which are retired
-        // through the epoch after being unlinked, so valid while `guard` is
-        // pinned.
+        // SAFETY: `find` returns only non-null nodes reached under `guard`,
+        // valid while it is pinned (see `find`); `&'g self` keeps the table,
+        // whose `Drop` frees nodes at once, alive as long.
         Some(unsafe { &node.deref().child })
     }
 
@@ -142,9 +166,12 @@ impl<K: 'static, M> Table<K, M> {
             // Acquire: pairs with the Release store that published the node.
             let p = slots.slots[i].load(Ordering::Acquire, guard);
             if p.tag() != TOMBSTONE {
-                // SAFETY: a non-tombstone slot holds null or a node that is
-                // retired through the epoch only after being unlinked, so
-                // it is valid while `guard` is pinned.
+                // SAFETY: `slots` was loaded under `guard`, so it was the
+                // current array at some point after the pin; every node it
+                // links was therefore unlinked from the current array, and
+                // retired, only after the pin, and the epoch keeps it until
+                // `guard` unpins. (A removed node may stay linked in older
+                // arrays; those were retired after the pin too.)
                 match unsafe { p.as_ref() } {
                     None => return None,
                     Some(node) if node.hash == hash && eq(&node.key) => return Some((i, p)),
@@ -160,7 +187,7 @@ impl<K: 'static, M> Table<K, M> {
     /// is none; the flag says whether it was inserted.
     #[cold]
     pub(crate) fn get_or_insert<'g>(
-        &self,
+        &'g self,
         hash: u64,
         eq: impl Fn(&K) -> bool,
         make: impl FnOnce() -> (K, M),
@@ -181,6 +208,10 @@ impl<K: 'static, M> Table<K, M> {
             self.rebuild(new_cap, guard);
             occ.tombstones = 0;
         }
+        // Build before touching the counts: a panic in `make` then leaves
+        // the table as it was.
+        let (key, child) = make();
+        let node = Owned::new(Node { hash, key, child }).into_shared(guard);
         let slots = self.slots(guard);
         let mut i = hash as usize & slots.mask;
         loop {
@@ -193,8 +224,6 @@ impl<K: 'static, M> Table<K, M> {
             }
             i = (i + 1) & slots.mask;
         }
-        let (key, child) = make();
-        let node = Owned::new(Node { hash, key, child }).into_shared(guard);
         // Release: readers that load the node see it fully built.
         slots.slots[i].store(node, Ordering::Release);
         occ.live += 1;
@@ -306,18 +335,23 @@ impl<K: 'static, M> Table<K, M> {
         self.bump();
     }
 
-    /// Calls `f` with every child.
-    pub(crate) fn for_each(&self, mut f: impl FnMut(&M), guard: &Guard) {
+    /// Calls `f` with every child as of one state of the table and
+    /// returns that state's version. Takes the writer lock: a lock-free
+    /// pass can meet a child removed and re-created meanwhile twice (when
+    /// its probe chain wraps), and `collect` promises unique series.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&M), guard: &Guard) -> u64 {
+        let _occ = self.writer.lock();
         for slot in self.slots(guard).slots.iter() {
-            let p = slot.load(Ordering::Acquire, guard);
+            let p = slot.load(Ordering::Relaxed, guard);
             if p.tag() == TOMBSTONE {
                 continue;
             }
-            // SAFETY: as in `get`.
+            // SAFETY: as in `rebuild`.
             if let Some(node) = unsafe { p.as_ref() } {
                 f(&node.child);
             }
         }
+        self.version.load(Ordering::Relaxed)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -348,8 +382,10 @@ impl<K, M> Drop for Table<K, M> {
 /// works), and `.clone()` gives an owned handle to keep.
 ///
 /// It borrows the family and holds an epoch pin, not a lock: nothing waits
-/// for it, but memory of removed children is not reclaimed while it lives,
-/// so do not keep it long (it is not `Send`; clone the handle instead).
+/// for it, but while any `Child` lives, no removed child of any family is
+/// freed. Use it and drop it, as in `family.with_label_values(..).inc()`;
+/// never store or `mem::forget` one: clone the handle instead. It is not
+/// `Send`, so it cannot be held across an `.await` in a `Send` future.
 pub struct Child<'a, M> {
     child: *const M,
     _guard: Guard,
@@ -384,7 +420,7 @@ mod tests {
     #[test]
     fn insert_get_remove_grow_and_sweep() {
         let t: Table<u32, u32> = Table::new();
-        let g = epoch::pin();
+        let g = pin();
         for k in 0..1000u32 {
             let (v, new) = t.get_or_insert(u64::from(k % 7), |v| *v == k, || (k, k), &g);
             assert!(new);
@@ -425,7 +461,7 @@ mod tests {
         let drops = Arc::new(AtomicUsize::new(0));
         {
             let t: Table<u64, Tracked> = Table::new();
-            let g = epoch::pin();
+            let g = pin();
             for k in 0..100u64 {
                 t.get_or_insert(k, |_| false, || (k, Tracked(drops.clone())), &g);
             }
@@ -434,7 +470,7 @@ mod tests {
         }
         // Removed ones go through the epoch: flush it.
         for _ in 0..256 {
-            epoch::pin().flush();
+            pin().flush();
         }
         assert_eq!(drops.load(O::Relaxed), 100);
     }
@@ -442,7 +478,7 @@ mod tests {
     #[test]
     fn readers_race_writers_without_losing_live_children() {
         let t: Arc<Table<u64, u64>> = Arc::new(Table::new());
-        let g = epoch::pin();
+        let g = pin();
         for k in 0..64u64 {
             t.get_or_insert(k, |v| *v == k, || (k, k), &g);
         }
@@ -453,7 +489,7 @@ mod tests {
                 s.spawn(move || {
                     for i in 0..200_000u64 {
                         let k = i % 64;
-                        let g = epoch::pin();
+                        let g = pin();
                         // Keys below 64 are never removed: always found.
                         assert_eq!(t.get(k, |v| *v == k, &g), Some(&k));
                     }
@@ -463,7 +499,7 @@ mod tests {
             s.spawn(move || {
                 for i in 0..20_000u64 {
                     let k = 1_000 + i % 500;
-                    let g = epoch::pin();
+                    let g = pin();
                     t.get_or_insert(k, |v| *v == k, || (k, k), &g);
                     if i % 3 == 0 {
                         t.remove_one(k, |v| *v == k, &g);

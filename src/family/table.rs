@@ -11,7 +11,13 @@
 //! collector; a pin writes only this thread's epoch slot (one locked
 //! instruction), and every 128th pin also collects garbage.
 //!
-//! All `unsafe` of the crate's families is in this file.
+//! Why `unsafe` (STYLE rule 11): measured with `cargo bench --bench family`
+//! on the 2-core dev machine, a `parking_lot::RwLock<hashbrown::HashTable>`
+//! returning `Arc` clones took 23 ns per lookup + inc on 1 thread and
+//! 118 ns on 2 (a lock word and a reference count shared by both threads);
+//! `papaya` (safe API, guard-bound references) took 29 ns on 1 thread.
+//! This table takes about 18 ns and 35-58 ns. All `unsafe` of the crate's
+//! families is in this file.
 #![allow(unsafe_code)]
 
 use std::marker::PhantomData;

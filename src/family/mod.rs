@@ -433,18 +433,18 @@ impl<M: FamilyMember, const N: usize> Collector for Family<M, N> {
 /// Children touched ahead of collecting them.
 const TOUCH_CHUNK: usize = 16;
 
-/// Loads what collecting each child reads (the child and its label value
-/// pointers; gather compares pointers, never the bytes) in one tight loop:
-/// children are scattered in memory, and independent loads let the CPU
-/// overlap their cache misses.
+/// Loads each child and its label value bytes in one tight loop before the
+/// children are collected: children are scattered in memory, and
+/// independent loads let the CPU overlap their cache misses. Gather itself
+/// compares only pointers, but a scrape encodes right after, and the
+/// encoder reads the bytes.
 #[inline]
 fn touch<M: FamilyMember>(children: &[M]) {
     let mut acc = 0usize;
     for c in children {
-        acc ^= c
-            .label_values()
-            .first()
-            .map_or(0, |v| Arc::as_ptr(v).cast::<u8>() as usize);
+        for v in c.label_values() {
+            acc ^= usize::from(v.as_bytes().first().copied().unwrap_or(0));
+        }
     }
     std::hint::black_box(acc);
 }

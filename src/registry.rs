@@ -50,18 +50,40 @@ pub struct Registry {
 #[derive(Default)]
 struct Registered {
     entries: Vec<Entry>,
-    /// What gather iterates: replaced on every change, so a gather holds no
-    /// lock while collectors run.
-    collectors: Arc<[Arc<dyn Collector>]>,
+    /// What gather iterates, in registration order: copied on write when a
+    /// gather still holds it, so a gather holds no lock while collectors
+    /// run.
+    collectors: Arc<Vec<Arc<dyn Collector>>>,
+    /// Which entry registered each descriptor identity.
+    ids: HashMap<DescKey, u64>,
+    next_id: u64,
     /// Per metric name: what every descriptor of that name must agree on,
     /// and how many registered descriptors use it.
     names: HashMap<Arc<str>, NameInfo>,
 }
 
 struct Entry {
+    id: u64,
     collector: Arc<dyn Collector>,
     original: Arc<dyn Any + Send + Sync>,
     descs: Vec<Desc>,
+}
+
+/// What the registry refuses to see twice: a name and const label values
+/// (const label names are fixed per name by the consistency check).
+#[derive(PartialEq, Eq, Hash)]
+struct DescKey {
+    name: Arc<str>,
+    const_values: Vec<Arc<str>>,
+}
+
+impl DescKey {
+    fn of(d: &Desc) -> Self {
+        Self {
+            name: d.name_arc().clone(),
+            const_values: d.const_labels().iter().map(|l| l.value.clone()).collect(),
+        }
+    }
 }
 
 struct NameInfo {
@@ -102,11 +124,7 @@ impl Registry {
     pub fn register<C: Collector>(&self, collector: C) -> Result<(), RegisterError> {
         let c = Arc::new(collector);
         let descs = c.describe();
-        self.register_entry(Entry {
-            collector: c.clone(),
-            original: c,
-            descs,
-        })
+        self.register_entry(c.clone(), c, &descs)
     }
 
     /// Unregisters the collector registered with the same descriptors as
@@ -150,9 +168,14 @@ impl Registry {
         })
     }
 
-    fn register_entry(&self, entry: Entry) -> Result<(), RegisterError> {
-        let mut descs: Vec<Desc> = Vec::with_capacity(entry.descs.len());
-        for d in &entry.descs {
+    fn register_entry(
+        &self,
+        collector: Arc<dyn Collector>,
+        original: Arc<dyn Any + Send + Sync>,
+        described: &[Desc],
+    ) -> Result<(), RegisterError> {
+        let mut descs: Vec<Desc> = Vec::with_capacity(described.len());
+        for d in described {
             if !descs.iter().any(|x| x.same_identity(d)) {
                 descs.push(d.clone());
             }
@@ -187,40 +210,26 @@ impl Registry {
         }
         // Duplicates: all of them from one collector with the same set means
         // "already registered"; anything else is a conflict.
-        let mut owner: Option<usize> = None;
-        let mut dups = 0;
-        for d in &descs {
-            if let Some(i) = reg
-                .entries
-                .iter()
-                .position(|e| e.descs.iter().any(|x| x.same_identity(d)))
+        let keys: Vec<DescKey> = descs.iter().map(DescKey::of).collect();
+        let owners: Vec<u64> = keys
+            .iter()
+            .filter_map(|k| reg.ids.get(k).copied())
+            .collect();
+        if let Some(&first) = owners.first() {
+            let same_owner = owners.iter().all(|&o| o == first);
+            let e = reg.entries.iter().find(|e| e.id == first);
+            if let Some(e) = e
+                .filter(|e| same_owner && owners.len() == keys.len() && e.descs.len() == keys.len())
             {
-                dups += 1;
-                owner = match owner {
-                    None => Some(i),
-                    Some(o) if o == i => Some(o),
-                    Some(_) => Some(usize::MAX),
-                };
+                return Err(RegisterError::AlreadyRegistered(AlreadyRegisteredError {
+                    existing: e.collector.clone(),
+                    original: e.original.clone(),
+                    metric: descs[0].fq_name().to_string(),
+                }));
             }
-        }
-        if dups > 0 {
-            if let Some(i) = owner.filter(|&i| i != usize::MAX) {
-                let e = &reg.entries[i];
-                if dups == descs.len() && e.descs.len() == descs.len() {
-                    return Err(RegisterError::AlreadyRegistered(AlreadyRegisteredError {
-                        existing: e.collector.clone(),
-                        original: e.original.clone(),
-                        metric: descs[0].fq_name().to_string(),
-                    }));
-                }
-            }
-            let d = descs.iter().find(|d| {
-                reg.entries
-                    .iter()
-                    .any(|e| e.descs.iter().any(|x| x.same_identity(d)))
-            });
+            let dup = keys.iter().find(|k| reg.ids.contains_key(*k));
             return Err(RegisterError::DuplicateDesc {
-                metric: d.map_or(String::new(), |d| d.fq_name().to_string()),
+                metric: dup.map_or(String::new(), |k| k.name.to_string()),
             });
         }
         for d in &descs {
@@ -234,29 +243,42 @@ impl Registry {
                 })
                 .count += 1;
         }
-        reg.entries.push(Entry { descs, ..entry });
-        reg.collectors = reg.entries.iter().map(|e| e.collector.clone()).collect();
+        let id = reg.next_id;
+        reg.next_id += 1;
+        for k in keys {
+            reg.ids.insert(k, id);
+        }
+        Arc::make_mut(&mut reg.collectors).push(collector.clone());
+        reg.entries.push(Entry {
+            id,
+            collector,
+            original,
+            descs,
+        });
         Ok(())
     }
 
     fn unregister_descs(&self, descs: &[Desc]) -> bool {
-        if descs.is_empty() {
-            return false;
-        }
         let mut reg = self.inner.write();
-        let Some(i) = reg.entries.iter().position(|e| {
-            e.descs.len() <= descs.len()
-                && descs
-                    .iter()
-                    .all(|d| e.descs.iter().any(|x| x.same_identity(d)))
-                && e.descs
-                    .iter()
-                    .all(|x| descs.iter().any(|d| x.same_identity(d)))
-        }) else {
+        let keys: Vec<DescKey> = descs.iter().map(DescKey::of).collect();
+        let Some(&id) = keys.first().and_then(|k| reg.ids.get(k)) else {
             return false;
         };
+        let Some(i) = reg.entries.iter().position(|e| e.id == id) else {
+            return false;
+        };
+        // The very same set of descriptors, all registered by that entry.
+        let same_set = keys.iter().all(|k| reg.ids.get(k) == Some(&id))
+            && reg.entries[i]
+                .descs
+                .iter()
+                .all(|x| descs.iter().any(|d| x.same_identity(d)));
+        if !same_set {
+            return false;
+        }
         let entry = reg.entries.remove(i);
         for d in &entry.descs {
+            reg.ids.remove(&DescKey::of(d));
             if let Some(info) = reg.names.get_mut(d.fq_name()) {
                 info.count -= 1;
                 if info.count == 0 {
@@ -264,7 +286,7 @@ impl Registry {
                 }
             }
         }
-        reg.collectors = reg.entries.iter().map(|e| e.collector.clone()).collect();
+        Arc::make_mut(&mut reg.collectors).remove(i);
         true
     }
 
@@ -452,17 +474,14 @@ impl WrappedRegistry {
             let w = self.wrap.map(&d)?;
             table.push((d, w));
         }
-        let descs = table.iter().map(|(_, w)| w.clone()).collect();
+        let descs: Vec<Desc> = table.iter().map(|(_, w)| w.clone()).collect();
         let wrapping = WrappingCollector {
             inner: original.clone(),
             wrap: self.wrap.clone(),
             table,
         };
-        self.registry.register_entry(Entry {
-            collector: Arc::new(wrapping),
-            original,
-            descs,
-        })
+        self.registry
+            .register_entry(Arc::new(wrapping), original, &descs)
     }
 
     /// Unregisters a collector registered through this view; whether one

@@ -134,7 +134,7 @@ impl<K: Send + 'static, M: Send + 'static> Table<K, M> {
         }
     }
 
-    fn slots<'g>(&self, guard: &'g Guard) -> &'g Slots<K, M> {
+    fn slots<'g>(&'g self, guard: &'g Guard) -> &'g Slots<K, M> {
         // Acquire: pairs with the Release store that published the array.
         let s = self.current.load(Ordering::Acquire, guard);
         // SAFETY: `current` is never null (set in `new`, replaced only by

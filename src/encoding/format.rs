@@ -39,7 +39,10 @@ pub(crate) fn write_float(out: &mut Vec<u8>, v: f64) {
         // a fractional part (a truncating convert, cheaper than `trunc`).
         let i = v as i64;
         if i as f64 == v {
-            write_i64(out, i);
+            if i < 0 {
+                out.push(b'-');
+            }
+            write_small(out, i.unsigned_abs());
             return;
         }
     }
@@ -95,9 +98,31 @@ pub(crate) fn write_float(out: &mut Vec<u8>, v: f64) {
 #[inline]
 pub(crate) fn write_count(out: &mut Vec<u8>, n: u64) {
     if n < 1_000_000 {
-        out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+        write_small(out, n);
     } else {
         write_float(out, n as f64);
+    }
+}
+
+/// Appends `n < 1_000_000` in decimal, digit by digit: cheaper than a
+/// formatting buffer and a copy for the small numbers most samples are.
+#[inline]
+fn write_small(out: &mut Vec<u8>, n: u64) {
+    debug_assert!(n < 1_000_000);
+    let mut digits = [0u8; 6];
+    let mut len = 0;
+    let mut rest = n;
+    loop {
+        digits[len] = b'0' + (rest % 10) as u8;
+        len += 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.reserve(len);
+    for &d in digits[..len].iter().rev() {
+        out.push(d);
     }
 }
 

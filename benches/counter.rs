@@ -10,7 +10,6 @@
 //! Run with `cargo bench --bench counter`.
 
 use std::hint::black_box;
-use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use promclient::Counter;
@@ -37,9 +36,7 @@ fn counter(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    config = common::config();
     targets = counter
 }
 criterion_main!(benches);

@@ -16,7 +16,6 @@
 //! Run with `cargo bench --bench family`.
 
 use std::hint::black_box;
-use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use promclient::CounterVec;
@@ -96,9 +95,7 @@ fn family(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    config = common::config();
     targets = family
 }
 criterion_main!(benches);

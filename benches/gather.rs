@@ -19,13 +19,14 @@
 //! Run with `cargo bench --bench gather`.
 
 use std::hint::black_box;
-use std::time::Duration;
 
 use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
 use promclient::encoding::text::encode;
 use promclient::{CounterVec, HistogramVec, Registry, Snapshot, DEFAULT_BUCKETS};
+
+mod common;
 
 const COUNTER_FAMILIES: usize = 1_000;
 const HISTOGRAM_FAMILIES: usize = 100;
@@ -121,9 +122,7 @@ fn gather(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    config = common::config();
     targets = gather
 }
 criterion_main!(benches);

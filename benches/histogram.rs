@@ -13,7 +13,6 @@
 //! Run with `cargo bench --bench histogram`.
 
 use std::hint::black_box;
-use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use promclient::{Histogram, DEFAULT_BUCKETS};
@@ -84,9 +83,7 @@ fn histogram(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    config = common::config();
     targets = histogram
 }
 criterion_main!(benches);

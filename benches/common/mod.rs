@@ -1,8 +1,13 @@
 //! Helpers shared by the benches (a module, not a bench target).
 
+// Each bench uses only some of these.
+#![allow(dead_code)]
+
 use std::sync::Barrier;
 use std::thread;
 use std::time::{Duration, Instant};
+
+use criterion::Criterion;
 
 /// Runs `op` `iters` times on this thread and on a second one, started
 /// together at a barrier, and returns this thread's wall time. Each thread
@@ -30,4 +35,11 @@ pub fn two_threads<S: Send>(
         }
         start.elapsed()
     })
+}
+
+/// The measurement settings every bench uses: 1 s warm-up, 3 s measured.
+pub fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
 }

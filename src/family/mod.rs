@@ -460,6 +460,10 @@ fn eq_values(stored: &[Arc<str>], given: &[&str]) -> bool {
 
 /// Byte equality, inline for the short strings label values usually are
 /// (a library `memcmp` call costs more than the comparison).
+///
+/// `inline(always)` here and on `load_short` and `folded_multiply`: with
+/// plain `#[inline]` the lookup bench (`family/lookup_inc/1`) measured
+/// 20.3-21.4 ns against 17.0-19.0 ns, alternating the two builds.
 #[inline(always)]
 fn eq_str(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {

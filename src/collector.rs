@@ -142,20 +142,24 @@ impl MetricSink<'_> {
                 }
             },
         };
-        let metric =
+        let (family, metric) =
             self.snap
                 .state
                 .slot(&mut self.snap.families, desc, self.sorted, self.errors)?;
-        fill_labels(&mut metric.labels, desc, values);
+        if fill_labels(&mut metric.labels, desc, values) {
+            self.snap.state.labels_changed(family);
+        }
         metric.timestamp_ms = timestamp_ms;
         Some(&mut metric.value)
     }
 }
 
 /// Writes the merged, name-sorted labels of `desc` with `values` into
-/// `labels`, leaving pairs that are already the same pointers untouched.
-fn fill_labels(labels: &mut Vec<LabelPair>, desc: &Desc, values: &[Arc<str>]) {
+/// `labels`, leaving pairs that are already the same pointers untouched;
+/// whether anything changed.
+fn fill_labels(labels: &mut Vec<LabelPair>, desc: &Desc, values: &[Arc<str>]) -> bool {
     let order = desc.label_order();
+    let mut changed = labels.len() != order.len();
     for (j, slot) in order.iter().enumerate() {
         let (name, value) = match *slot {
             LabelSlot::Const(i) => {
@@ -168,9 +172,11 @@ fn fill_labels(labels: &mut Vec<LabelPair>, desc: &Desc, values: &[Arc<str>]) {
             Some(p) => {
                 if !Arc::ptr_eq(&p.name, name) {
                     p.name = name.clone();
+                    changed = true;
                 }
                 if !Arc::ptr_eq(&p.value, value) {
                     p.value = value.clone();
+                    changed = true;
                 }
             }
             None => labels.push(LabelPair {
@@ -180,6 +186,7 @@ fn fill_labels(labels: &mut Vec<LabelPair>, desc: &Desc, values: &[Arc<str>]) {
         }
     }
     labels.truncate(order.len());
+    changed
 }
 
 /// A metric whose value is known only at collect time, for custom

@@ -127,6 +127,7 @@ mod snapshot;
 pub use collector::{Collector, ConstMetric, FnCollector, MetricSink, ValueFn};
 pub use counter::Counter;
 pub use desc::{is_valid_label_name, is_valid_metric_name, Desc, MetricType, Opts};
+pub use encoding::Families;
 pub use error::{
     AlreadyRegisteredError, BucketError, CollectError, ConstMetricError, DescError, EncodeError,
     GatherError, LabelError, RegisterError, ValueError,

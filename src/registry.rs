@@ -12,6 +12,7 @@ use parking_lot::RwLock;
 
 use crate::collector::{Collector, MetricSink};
 use crate::desc::{is_valid_label_name, is_valid_metric_name, Desc, MetricType};
+use crate::encoding::text::write_labels_open;
 use crate::error::{AlreadyRegisteredError, CollectError, DescError, GatherError, RegisterError};
 use crate::snapshot::{LabelPair, Metric, MetricFamily, Snapshot, Value};
 
@@ -541,6 +542,20 @@ pub(crate) struct GatherState {
     last: Option<(Desc, usize)>,
     layout_dirty: bool,
     name_buf: String,
+    /// Per family, parallel to `Snapshot::families`: its series' label
+    /// blocks rendered as the text formats write them, so encoding copies
+    /// them instead of escaping label values on every scrape.
+    texts: Vec<LabelText>,
+}
+
+/// The rendered label blocks (`{a="x",b="y"` without the closing brace,
+/// empty for no labels) of one family's series, back to back.
+#[derive(Default)]
+struct LabelText {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    /// A series' labels changed since the last rendering.
+    stale: bool,
 }
 
 impl fmt::Debug for GatherState {
@@ -585,7 +600,7 @@ impl GatherState {
         desc: &Desc,
         sorted: bool,
         errors: &mut Vec<CollectError>,
-    ) -> Option<&'f mut Metric> {
+    ) -> Option<(usize, &'f mut Metric)> {
         let p = match &self.last {
             Some((d, p)) if d.ptr_eq(desc) => *p,
             _ => {
@@ -611,7 +626,12 @@ impl GatherState {
                 timestamp_ms: None,
             });
         }
-        Some(&mut metrics[i])
+        Some((p, &mut metrics[i]))
+    }
+
+    /// Marks the rendered labels of family `p` out of date.
+    pub(crate) fn labels_changed(&mut self, p: usize) {
+        self.texts[p].stale = true;
     }
 
     #[cold]
@@ -640,6 +660,10 @@ impl GatherState {
                         metrics: Vec::new(),
                     });
                     self.book.push(Book::default());
+                    self.texts.push(LabelText {
+                        stale: true,
+                        ..LabelText::default()
+                    });
                     self.index.insert(desc.name_arc().clone(), p);
                     self.layout_dirty = true;
                     p
@@ -690,8 +714,8 @@ impl Snapshot {
             fam.metrics.truncate(n);
             // One collector call that promised sorted, unique series (a
             // family's children) needs no check.
-            if n > 1 && (b.sources != 1 || b.unsorted) {
-                sort_and_dedup(fam, errors);
+            if n > 1 && (b.sources != 1 || b.unsorted) && sort_and_dedup(fam, errors) {
+                st.texts[p].stale = true;
             }
             let was_visible = p < self.visible;
             if was_visible == fam.metrics.is_empty() {
@@ -749,10 +773,42 @@ impl Snapshot {
             }
             st.book.clear();
             st.book.resize(self.families.len(), Book::default());
+            st.texts.clear();
+            st.texts.resize_with(self.families.len(), || LabelText {
+                stale: true,
+                ..LabelText::default()
+            });
             st.layout_dirty = false;
         }
         self.visible = visible;
         st.last = None;
+        for (fam, t) in self.families[..visible].iter().zip(st.texts.iter_mut()) {
+            if t.stale || t.ends.len() != fam.metrics.len() {
+                t.bytes.clear();
+                t.ends.clear();
+                for m in &fam.metrics {
+                    write_labels_open(&mut t.bytes, &m.labels);
+                    t.ends.push(t.bytes.len());
+                }
+                t.stale = false;
+            }
+        }
+    }
+
+    /// The rendered label block of series `series` of the `family`-th
+    /// family, if up to date.
+    pub(crate) fn label_text(&self, family: usize, series: usize) -> Option<&[u8]> {
+        let fam = self.families().get(family)?;
+        let t = self.state.texts.get(family)?;
+        if t.stale || t.ends.len() != fam.metrics.len() {
+            return None;
+        }
+        let start = if series == 0 {
+            0
+        } else {
+            *t.ends.get(series - 1)?
+        };
+        t.bytes.get(start..*t.ends.get(series)?)
     }
 }
 
@@ -770,8 +826,8 @@ fn touch_slots(metrics: &[Metric]) {
 
 /// Orders series by label values (then names, then timestamp) and drops
 /// later series with the same labels: a timestamp does not make a series
-/// distinct, as in client_golang.
-fn sort_and_dedup(fam: &mut MetricFamily, errors: &mut Vec<CollectError>) {
+/// distinct, as in client_golang. Whether the series moved.
+fn sort_and_dedup(fam: &mut MetricFamily, errors: &mut Vec<CollectError>) -> bool {
     let ms = &mut fam.metrics;
     let mut sorted = true;
     let mut dup = false;
@@ -813,6 +869,7 @@ fn sort_and_dedup(fam: &mut MetricFamily, errors: &mut Vec<CollectError>) {
             same
         });
     }
+    !sorted || dup
 }
 
 /// Label values in order, then label names.

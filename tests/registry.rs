@@ -917,6 +917,19 @@ fn assert_reuse_matches_fresh(registry: &Registry, reused: &mut Snapshot) {
         "family sets differ"
     );
     assert_eq!(&**reused, &*fresh);
+    // The label text a snapshot caches for encoding is never stale: the
+    // reused snapshot's text equals that of its plain families (no cache)
+    // and that of the fresh snapshot.
+    let text = |f: &dyn Fn(&mut Vec<u8>)| {
+        let mut out = Vec::new();
+        f(&mut out);
+        String::from_utf8(out).unwrap()
+    };
+    let cached = text(&|o| promclient::encoding::text::encode(&*reused, o).unwrap());
+    let plain = text(&|o| promclient::encoding::text::encode(reused.families(), o).unwrap());
+    let fresh_text = text(&|o| promclient::encoding::text::encode(&fresh, o).unwrap());
+    assert_eq!(cached, plain, "cached label text is stale");
+    assert_eq!(cached, fresh_text);
     for fam in reused.iter() {
         assert_eq!(
             reused.family(&fam.name),

@@ -1,8 +1,74 @@
-//! Exposition formats: how a [`Snapshot`](crate::Snapshot) is written for a
-//! scraper.
+//! Exposition formats: how gathered metrics are written for a scraper.
 //!
 //! - [`text`]: the Prometheus text format 0.0.4, byte-identical to
 //!   client_golang's output for the same families.
+//!
+//! Encoders take anything that is [`Families`]: a [`Snapshot`] (fastest:
+//! it carries each series' label text, rendered when the labels last
+//! changed), or plain `[MetricFamily]` / `Vec<MetricFamily>`.
+
+use crate::snapshot::{MetricFamily, Snapshot};
 
 mod format;
 pub mod text;
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// Metric families an encoder can write: [`Snapshot`], `[MetricFamily]`,
+/// `[MetricFamily; N]`, `Vec<MetricFamily>`, and references to them.
+/// Sealed.
+pub trait Families: sealed::Sealed {
+    /// The families, in the order they are written.
+    fn families(&self) -> &[MetricFamily];
+
+    /// The rendered label block of a series, if cached (snapshots only).
+    #[doc(hidden)]
+    fn label_text(&self, _family: usize, _series: usize) -> Option<&[u8]> {
+        None
+    }
+}
+
+impl sealed::Sealed for Snapshot {}
+impl Families for Snapshot {
+    fn families(&self) -> &[MetricFamily] {
+        Snapshot::families(self)
+    }
+
+    fn label_text(&self, family: usize, series: usize) -> Option<&[u8]> {
+        Snapshot::label_text(self, family, series)
+    }
+}
+
+impl sealed::Sealed for [MetricFamily] {}
+impl Families for [MetricFamily] {
+    fn families(&self) -> &[MetricFamily] {
+        self
+    }
+}
+
+impl<const N: usize> sealed::Sealed for [MetricFamily; N] {}
+impl<const N: usize> Families for [MetricFamily; N] {
+    fn families(&self) -> &[MetricFamily] {
+        self
+    }
+}
+
+impl sealed::Sealed for Vec<MetricFamily> {}
+impl Families for Vec<MetricFamily> {
+    fn families(&self) -> &[MetricFamily] {
+        self
+    }
+}
+
+impl<T: Families + ?Sized> sealed::Sealed for &T {}
+impl<T: Families + ?Sized> Families for &T {
+    fn families(&self) -> &[MetricFamily] {
+        (**self).families()
+    }
+
+    fn label_text(&self, family: usize, series: usize) -> Option<&[u8]> {
+        (**self).label_text(family, series)
+    }
+}

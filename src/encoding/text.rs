@@ -13,6 +13,7 @@ use crate::encoding::format::{
 use crate::error::EncodeError;
 use std::sync::Arc;
 
+use crate::encoding::Families;
 use crate::snapshot::{HistogramValue, LabelPair, Metric, MetricFamily, Value};
 
 /// The `Content-Type` of this format.
@@ -48,16 +49,17 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// );
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn encode(families: &[MetricFamily], out: &mut Vec<u8>) -> Result<(), EncodeError> {
+pub fn encode<F: Families + ?Sized>(families: &F, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     let mut scratch = Scratch::default();
-    for family in families {
-        encode_family(family, out, &mut scratch)?;
+    for (p, family) in families.families().iter().enumerate() {
+        encode_family(family, |i| families.label_text(p, i), out, &mut scratch)?;
     }
     Ok(())
 }
 
-fn encode_family(
+fn encode_family<'a>(
     family: &MetricFamily,
+    cached: impl Fn(usize) -> Option<&'a [u8]>,
     out: &mut Vec<u8>,
     scratch: &mut Scratch,
 ) -> Result<(), EncodeError> {
@@ -79,47 +81,56 @@ fn encode_family(
     out.push(b' ');
     out.extend_from_slice(family.metric_type.as_str().as_bytes());
     out.push(b'\n');
+    let Scratch {
+        labels: rendered,
+        prefix,
+        num,
+        le,
+    } = scratch;
     let mut prev: Option<&Metric> = None;
     for (i, m) in family.metrics.iter().enumerate() {
+        let text = cached(i);
         if i % TOUCH_CHUNK == 0 {
-            touch(&family.metrics[i..family.metrics.len().min(i + TOUCH_CHUNK)]);
+            let chunk = &family.metrics[i..family.metrics.len().min(i + TOUCH_CHUNK)];
+            touch(chunk, text.is_none());
         }
         if m.value.metric_type() != family.metric_type {
             return Err(EncodeError::TypeMismatch {
                 metric: name.to_string(),
             });
         }
-        check_label_names(m, prev)?;
+        // Label text rendered by a gather comes from validated descriptors.
+        if text.is_none() {
+            check_label_names(m, prev)?;
+        }
         prev = Some(m);
+        let ts = m.timestamp_ms;
+        // One-line series write their labels straight out; the others
+        // repeat them, so render them once when no text is cached.
         match &m.value {
-            Value::Counter(c) => single(out, name, m, c.value),
-            Value::Gauge(v) | Value::Untyped(v) => single(out, name, m, *v),
+            Value::Counter(c) => single(out, name, text, &m.labels, c.value, ts),
+            Value::Gauge(v) | Value::Untyped(v) => single(out, name, text, &m.labels, *v, ts),
             Value::Summary(s) => {
-                scratch.render_labels(&m.labels);
+                let labels = label_block(text, &m.labels, rendered);
                 for q in &s.quantiles {
-                    scratch.num.clear();
-                    write_float(&mut scratch.num, q.quantile);
-                    let extra = Some((&b"quantile=\""[..], &scratch.num[..]));
-                    line(
-                        out,
-                        name,
-                        "",
-                        &scratch.labels,
-                        extra,
-                        Num::Float(q.value),
-                        m.timestamp_ms,
-                    );
+                    num.clear();
+                    write_float(num, q.quantile);
+                    let extra = Some((&b"quantile=\""[..], &num[..]));
+                    line(out, name, "", labels, extra, Num::Float(q.value), ts);
                 }
-                sum_and_count(
+                sum_and_count(out, name, labels, s.sample_sum, s.sample_count, ts);
+            }
+            Value::Histogram(h) => {
+                histogram(
                     out,
                     name,
-                    &scratch.labels,
-                    s.sample_sum,
-                    s.sample_count,
-                    m.timestamp_ms,
+                    label_block(text, &m.labels, rendered),
+                    ts,
+                    h,
+                    le,
+                    prefix,
                 );
             }
-            Value::Histogram(h) => histogram(out, name, m, h, scratch),
         }
     }
     Ok(())
@@ -128,16 +139,19 @@ fn encode_family(
 /// Series touched ahead of writing them.
 const TOUCH_CHUNK: usize = 16;
 
-/// Loads what writing `metrics` will read (label values, histogram buckets)
-/// in one tight loop. The series are scattered in memory; these loads do
-/// not depend on each other, so the CPU overlaps their cache misses instead
-/// of taking them one at a time while it formats.
+/// Loads what writing `metrics` will read (label values unless their text
+/// is cached, histogram buckets) in one tight loop. The series are
+/// scattered in memory; these loads do not depend on each other, so the CPU
+/// overlaps their cache misses instead of taking them one at a time while
+/// it formats.
 #[inline]
-fn touch(metrics: &[Metric]) {
+fn touch(metrics: &[Metric], labels: bool) {
     let mut acc = 0u8;
     for m in metrics {
-        for l in &m.labels {
-            acc ^= l.value.as_bytes().first().copied().unwrap_or(0);
+        if labels {
+            for l in &m.labels {
+                acc ^= l.value.as_bytes().first().copied().unwrap_or(0);
+            }
         }
         if let Value::Histogram(h) = &m.value {
             acc ^= h.buckets.first().map_or(0, |b| b.cumulative_count as u8);
@@ -163,57 +177,82 @@ fn check_label_names(m: &Metric, prev: Option<&Metric>) -> Result<(), EncodeErro
     Ok(())
 }
 
-/// A counter, gauge or untyped series: one line.
+/// The cached label text, or the labels rendered into `rendered`.
+fn label_block<'r>(
+    text: Option<&'r [u8]>,
+    labels: &[LabelPair],
+    rendered: &'r mut Vec<u8>,
+) -> &'r [u8] {
+    match text {
+        Some(t) => t,
+        None => {
+            rendered.clear();
+            write_labels_open(rendered, labels);
+            rendered
+        }
+    }
+}
+
+/// A counter, gauge or untyped series: one line, with the cached label
+/// text or else the label pairs.
 #[inline]
-fn single(out: &mut Vec<u8>, name: &str, m: &Metric, value: f64) {
+fn single(
+    out: &mut Vec<u8>,
+    name: &str,
+    text: Option<&[u8]>,
+    labels: &[LabelPair],
+    value: f64,
+    ts: Option<i64>,
+) {
     out.extend_from_slice(name.as_bytes());
-    if !m.labels.is_empty() {
-        write_labels_open(out, &m.labels);
-        out.push(b'}');
+    match text {
+        Some(t) if !t.is_empty() => {
+            out.extend_from_slice(t);
+            out.push(b'}');
+        }
+        Some(_) => {}
+        None if labels.is_empty() => {}
+        None => {
+            write_labels_open(out, labels);
+            out.push(b'}');
+        }
     }
     out.push(b' ');
     write_float(out, value);
-    timestamp_and_newline(out, m.timestamp_ms);
+    timestamp_and_newline(out, ts);
 }
 
-fn histogram(out: &mut Vec<u8>, name: &str, m: &Metric, h: &HistogramValue, scratch: &mut Scratch) {
-    scratch.le.load(h);
-    scratch.render_labels(&m.labels);
+fn histogram(
+    out: &mut Vec<u8>,
+    name: &str,
+    labels: &[u8],
+    ts: Option<i64>,
+    h: &HistogramValue,
+    le: &mut LeCache,
+    prefix: &mut Vec<u8>,
+) {
+    le.load(h);
     // Every bucket line starts with `name_bucket{labels,le="`: build it once.
-    let prefix = &mut scratch.prefix;
     prefix.clear();
     prefix.extend_from_slice(name.as_bytes());
     prefix.extend_from_slice(b"_bucket");
-    if scratch.labels.is_empty() {
+    if labels.is_empty() {
         prefix.push(b'{');
     } else {
-        prefix.extend_from_slice(&scratch.labels);
+        prefix.extend_from_slice(labels);
         prefix.push(b',');
     }
     prefix.extend_from_slice(b"le=\"");
     for (i, b) in h.buckets.iter().enumerate() {
-        bucket_line(
-            out,
-            prefix,
-            scratch.le.get(i),
-            b.cumulative_count,
-            m.timestamp_ms,
-        );
+        bucket_line(out, prefix, le.get(i), b.cumulative_count, ts);
     }
     if h.buckets
         .last()
         .is_none_or(|b| b.upper_bound != f64::INFINITY)
     {
-        bucket_line(out, prefix, b"+Inf", h.sample_count, m.timestamp_ms);
+        bucket_line(out, prefix, b"+Inf", h.sample_count, ts);
     }
-    sum_and_count(
-        out,
-        name,
-        &scratch.labels,
-        h.sample_sum,
-        h.sample_count,
-        m.timestamp_ms,
-    );
+    sum_and_count(out, name, labels, h.sample_sum, h.sample_count, ts);
 }
 
 /// The `_sum` and `_count` lines of a histogram or summary series.
@@ -295,7 +334,7 @@ fn timestamp_and_newline(out: &mut Vec<u8>, ts: Option<i64>) {
 
 /// Writes `{a="x",b="y"` (no closing brace); nothing for no labels.
 #[inline]
-fn write_labels_open(out: &mut Vec<u8>, labels: &[LabelPair]) {
+pub(crate) fn write_labels_open(out: &mut Vec<u8>, labels: &[LabelPair]) {
     let mut sep = b'{';
     for l in labels {
         out.push(sep);
@@ -317,13 +356,6 @@ struct Scratch {
     /// One formatted number (a quantile).
     num: Vec<u8>,
     le: LeCache,
-}
-
-impl Scratch {
-    fn render_labels(&mut self, labels: &[LabelPair]) {
-        self.labels.clear();
-        write_labels_open(&mut self.labels, labels);
-    }
 }
 
 /// Formatted `le` values of the last bucket layout seen: series of one

@@ -401,8 +401,7 @@ impl Wrap {
         }
     }
 
-    /// The wrapped descriptor of `desc`, from the table built at
-    /// registration, or built now for a descriptor not described then.
+    /// `desc` with the prefix and labels applied (a new descriptor).
     pub(crate) fn map(&self, desc: &Desc) -> Result<Desc, DescError> {
         desc.wrapped(&self.prefix, &self.labels)
     }
@@ -436,6 +435,8 @@ pub(crate) struct WrapTable<'a> {
 }
 
 impl WrapTable<'_> {
+    /// The wrapped descriptor of `desc`, from the table built at
+    /// registration, or built now for a descriptor not described then.
     pub(crate) fn map(&self, desc: &Desc) -> Result<Desc, DescError> {
         match self.table.iter().find(|(o, _)| o.ptr_eq(desc)) {
             Some((_, w)) => Ok(w.clone()),

@@ -147,8 +147,8 @@ impl<M: FamilyMember, const N: usize> fmt::Debug for Family<M, N> {
     }
 }
 
-impl<const N: usize> Family<crate::Counter, N> {
-    /// A counter family with the given variable label names.
+impl<M: FamilyMember<Config = ()>, const N: usize> Family<M, N> {
+    /// A counter or gauge family with the given variable label names.
     ///
     /// # Errors
     ///
@@ -157,37 +157,14 @@ impl<const N: usize> Family<crate::Counter, N> {
         Self::with_opts(Opts::new(name, help), labels)
     }
 
-    /// A counter family from [`Opts`].
+    /// A counter or gauge family from [`Opts`].
     ///
     /// # Errors
     ///
     /// As [`Family::new`].
     pub fn with_opts(opts: Opts, labels: [&str; N]) -> Result<Self, DescError> {
         Ok(Self::from_desc(
-            Desc::from_opts(MetricType::Counter, &opts, &labels)?,
-            (),
-        ))
-    }
-}
-
-impl<const N: usize> Family<crate::Gauge, N> {
-    /// A gauge family with the given variable label names.
-    ///
-    /// # Errors
-    ///
-    /// [`DescError`] if the name or a label name is invalid.
-    pub fn new(name: &str, help: &str, labels: [&str; N]) -> Result<Self, DescError> {
-        Self::with_opts(Opts::new(name, help), labels)
-    }
-
-    /// A gauge family from [`Opts`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Family::new`].
-    pub fn with_opts(opts: Opts, labels: [&str; N]) -> Result<Self, DescError> {
-        Ok(Self::from_desc(
-            Desc::from_opts(MetricType::Gauge, &opts, &labels)?,
+            Desc::from_opts(M::TYPE, &opts, &labels)?,
             (),
         ))
     }

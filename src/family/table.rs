@@ -73,6 +73,13 @@ impl<K, M> Slots<K, M> {
     }
 }
 
+/// A slot holding a node, the node's pointer and the node.
+type LiveSlot<'g, K, M> = (
+    &'g Atomic<Node<K, M>>,
+    Shared<'g, Node<K, M>>,
+    &'g Node<K, M>,
+);
+
 /// Counts kept by the writer, to decide when to grow or clean up.
 struct Occupancy {
     live: usize,
@@ -189,6 +196,25 @@ impl<K: Send + 'static, M: Send + 'static> Table<K, M> {
         None
     }
 
+    /// Every slot of `slots` that holds a node, with the node's pointer
+    /// and the node.
+    fn live<'g>(
+        slots: &'g Slots<K, M>,
+        guard: &'g Guard,
+    ) -> impl Iterator<Item = LiveSlot<'g, K, M>> {
+        slots.slots.iter().filter_map(move |slot| {
+            // Acquire: pairs with the Release store that published the node.
+            let p = slot.load(Ordering::Acquire, guard);
+            if p.tag() == TOMBSTONE {
+                return None;
+            }
+            // SAFETY: as in `find`: `slots` was reached under `guard`, so
+            // its nodes are valid while `guard` is pinned.
+            let node = unsafe { p.as_ref() }?;
+            Some((slot, p, node))
+        })
+    }
+
     /// Returns the child with `hash` and `eq`, inserting `make()` if there
     /// is none; the flag says whether it was inserted.
     #[cold]
@@ -245,16 +271,7 @@ impl<K: Send + 'static, M: Send + 'static> Table<K, M> {
         // SAFETY: as in `slots`.
         let old_ref = unsafe { old.deref() };
         let fresh = Slots::with_capacity(cap);
-        for slot in old_ref.slots.iter() {
-            let p = slot.load(Ordering::Relaxed, guard);
-            if p.tag() == TOMBSTONE {
-                continue;
-            }
-            // SAFETY: as in `get`; the writer lock keeps it from being
-            // retired meanwhile.
-            let Some(node) = (unsafe { p.as_ref() }) else {
-                continue;
-            };
+        for (_, p, node) in Self::live(old_ref, guard) {
             let mut i = node.hash as usize & fresh.mask;
             while !fresh.slots[i].load(Ordering::Relaxed, guard).is_null() {
                 i = (i + 1) & fresh.mask;
@@ -291,15 +308,7 @@ impl<K: Send + 'static, M: Send + 'static> Table<K, M> {
         let mut occ = self.writer.lock();
         let slots = self.slots(guard);
         let mut removed = 0;
-        for slot in slots.slots.iter() {
-            let p = slot.load(Ordering::Relaxed, guard);
-            if p.tag() == TOMBSTONE {
-                continue;
-            }
-            // SAFETY: as in `rebuild`.
-            let Some(node) = (unsafe { p.as_ref() }) else {
-                continue;
-            };
+        for (slot, p, node) in Self::live(slots, guard) {
             if remove(&node.key) {
                 slot.store(Shared::null().with_tag(TOMBSTONE), Ordering::Release);
                 // SAFETY: unlinked above; readers that found it before are
@@ -324,13 +333,10 @@ impl<K: Send + 'static, M: Send + 'static> Table<K, M> {
             .swap(Owned::new(Slots::with_capacity(8)), Ordering::AcqRel, guard);
         // SAFETY: as in `rebuild`.
         let old_ref = unsafe { old.deref() };
-        for slot in old_ref.slots.iter() {
-            let p = slot.load(Ordering::Relaxed, guard);
-            if p.tag() != TOMBSTONE && !p.is_null() {
-                // SAFETY: the whole array is unlinked; the epoch waits for
-                // readers pinned before.
-                unsafe { guard.defer_destroy(p) };
-            }
+        for (_, p, _) in Self::live(old_ref, guard) {
+            // SAFETY: the whole array is unlinked; the epoch waits for
+            // readers pinned before.
+            unsafe { guard.defer_destroy(p) };
         }
         // SAFETY: as in `rebuild`.
         unsafe { guard.defer_destroy(old) };
@@ -347,15 +353,8 @@ impl<K: Send + 'static, M: Send + 'static> Table<K, M> {
     /// its probe chain wraps), and `collect` promises unique series.
     pub(crate) fn for_each(&self, mut f: impl FnMut(&M), guard: &Guard) -> u64 {
         let _occ = self.writer.lock();
-        for slot in self.slots(guard).slots.iter() {
-            let p = slot.load(Ordering::Relaxed, guard);
-            if p.tag() == TOMBSTONE {
-                continue;
-            }
-            // SAFETY: as in `rebuild`.
-            if let Some(node) = unsafe { p.as_ref() } {
-                f(&node.child);
-            }
+        for (_, _, node) in Self::live(self.slots(guard), guard) {
+            f(&node.child);
         }
         self.version.load(Ordering::Relaxed)
     }

@@ -553,3 +553,51 @@ impl fmt::Display for EncodeError {
 }
 
 impl Error for EncodeError {}
+
+/// A read of the process collector failed; reported in gather's errors
+/// (as [`CollectError::Failed`]) when
+/// [`report_errors`](crate::process::ProcessCollectorBuilder::report_errors)
+/// is on. The metrics that could be read are still reported.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ProcessError {
+    /// The pid function or pid file gave no pid.
+    Pid(std::io::Error),
+    /// A proc file or directory could not be opened or read: the process
+    /// does not exist (any more), or the root is not a proc tree.
+    Read {
+        /// What was read.
+        path: std::path::PathBuf,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// A proc file did not hold what it should.
+    Malformed {
+        /// What was read.
+        path: std::path::PathBuf,
+        /// What was missing or wrong.
+        what: &'static str,
+    },
+    /// This platform has no process metrics.
+    Unsupported,
+}
+
+impl fmt::Display for ProcessError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Pid(e) => write!(f, "no pid to report on: {e}"),
+            Self::Read { path, source } => write!(f, "reading {}: {source}", path.display()),
+            Self::Malformed { path, what } => write!(f, "malformed {}: {what}", path.display()),
+            Self::Unsupported => f.write_str("process metrics are not supported on this platform"),
+        }
+    }
+}
+
+impl Error for ProcessError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            Self::Pid(e) | Self::Read { source: e, .. } => Some(e),
+            Self::Malformed { .. } | Self::Unsupported => None,
+        }
+    }
+}

@@ -121,6 +121,8 @@ mod error;
 mod family;
 mod gauge;
 mod histogram;
+#[cfg(feature = "process")]
+pub mod process;
 mod registry;
 mod snapshot;
 
@@ -130,7 +132,7 @@ pub use desc::{is_valid_label_name, is_valid_metric_name, Desc, MetricType, Opts
 pub use encoding::Families;
 pub use error::{
     AlreadyRegisteredError, BucketError, CollectError, ConstMetricError, DescError, EncodeError,
-    GatherError, LabelError, RegisterError, ValueError,
+    GatherError, LabelError, ProcessError, RegisterError, ValueError,
 };
 pub use family::{Child, CounterVec, Family, FamilyMember, GaugeVec, HistogramVec};
 pub use gauge::Gauge;

@@ -6,78 +6,15 @@
 //! closure does on this thread is counted. This file holds a single test so
 //! nothing else runs in this binary while it measures.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use promclient::encoding::text::encode;
 use promclient::{
     Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramVec, LabelPair, Metric, MetricFamily,
     MetricType, Quantile, Registry, Snapshot, SummaryValue, Value, ValueFn, DEFAULT_BUCKETS,
 };
 
-struct CountingAlloc;
-
-thread_local! {
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-    static BYTES: Cell<u64> = const { Cell::new(0) };
-}
-
-fn record(bytes: usize) {
-    // `try_with`: allocations during thread teardown are not counted.
-    let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-    let _ = BYTES.try_with(|c| c.set(c.get() + bytes as u64));
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments
-// unchanged; the counters are const-initialised thread-locals without
-// destructors, so touching them never allocates or re-enters the allocator.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        record(layout.size());
-        // SAFETY: forwarded as is; the caller upholds `alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        record(layout.size());
-        // SAFETY: as above.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        record(new_size);
-        // SAFETY: as above.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: CountingAlloc = CountingAlloc;
-
-/// Allocations and bytes requested on this thread while `f` runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Allocs {
-    count: u64,
-    bytes: u64,
-}
-
-fn measure<R>(f: impl FnOnce() -> R) -> (R, Allocs) {
-    let (c0, b0) = (ALLOCS.with(Cell::get), BYTES.with(Cell::get));
-    let r = f();
-    let (c1, b1) = (ALLOCS.with(Cell::get), BYTES.with(Cell::get));
-    (
-        r,
-        Allocs {
-            count: c1 - c0,
-            bytes: b1 - b0,
-        },
-    )
-}
+#[path = "common/alloc.rs"]
+mod alloc;
+use alloc::{measure, Allocs};
 
 /// A registry of `scale` x (1,000 counter series in 100 families, 100
 /// histogram series, 50 labeled gauges) plus 10 plain gauges, a counter

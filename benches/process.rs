@@ -1,0 +1,265 @@
+//! The process collector: one scrape of a registry holding only it, and
+//! the open-descriptor count alone, against the baselines, at 100, 10,000
+//! and ~19,000 real open descriptors and at 1,000,000 entries of a
+//! synthetic proc root on tmpfs (this machine's hard limit on open files
+//! is 20,000).
+//!
+//! - `process/gather_encode/{N}`: `gather_into` a reused snapshot plus
+//!   text encode into a reused buffer, network metrics off. Target: at
+//!   most 6 us at every real descriptor count.
+//! - `process/gather_encode_net/{N}`: the same with the network metrics
+//!   (the default). Target: at most 2 us above `process/kernel_files/1`.
+//! - `process/kernel_files/1`: the floor the kernel sets: `pread` of the
+//!   held `stat`, `limits` and `net/netstat`, and an `fstat` of `fd`.
+//! - `process/kernel_netstat/1`: `pread` of the held `net/netstat` alone.
+//! - `process/open_fds/{N}`: [`ProcessCollector::open_fds`], the count a
+//!   gather reports: `fstat` of the held `fd` directory on a real procfs
+//!   (target: at most 0.5 us), `getdents64` into a reused buffer on the
+//!   synthetic root (target: within 1.05x of `getdents_bare`).
+//! - `process/getdents_bare/{N}`: a bare `getdents64` loop over the same
+//!   directory with the same buffer size, counting every entry.
+//! - `process/read_dir_count/{N}`: `std::fs::read_dir(..).count()`.
+//! - `process/procfs_fd_count/{N}`: the `procfs` crate's `fd_count()`. On
+//!   the tmpfs root it returns the directory's `st_size`, which is not the
+//!   entry count there (the collector checks the file system first).
+//!
+//! Medians on the 2-core dev machine (Linux 6.18), one run of
+//! `cargo bench --bench process`:
+//!
+//! | descriptors | gather_encode | gather_encode_net | open_fds | read_dir_count | procfs_fd_count | getdents_bare |
+//! |---|---|---|---|---|---|---|
+//! | see the issue note for the latest figures | | | | | | |
+//!
+//! Run with `cargo bench --bench process`.
+
+use std::fs::File;
+use std::hint::black_box;
+use std::mem::MaybeUninit;
+use std::path::Path;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use promclient::encoding::text::encode;
+use promclient::process::ProcessCollector;
+use promclient::{Registry, Snapshot};
+use rustix::fd::OwnedFd;
+use rustix::fs::{self as rfs, Mode, OFlags, RawDir, SeekFrom};
+use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+
+mod common;
+#[path = "../tests/common/proc_tree.rs"]
+mod proc_tree;
+use proc_tree::{ProcTree, ProcValues};
+
+/// Real descriptor counts measured; the last is raised towards the hard
+/// limit.
+const REAL: [u64; 3] = [100, 10_000, 19_000];
+/// Entries of the synthetic fd directory.
+const SYNTHETIC: usize = 1_000_000;
+/// As the collector's `getdents64` buffer.
+const DENTS_BUF: usize = 64 * 1024;
+
+/// Raises the soft limit on open files to the hard limit; the hard limit.
+fn raise_fd_limit() -> u64 {
+    let lim = getrlimit(Resource::Nofile);
+    let hard = lim.maximum.unwrap_or(u64::MAX);
+    setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: lim.maximum,
+            maximum: lim.maximum,
+        },
+    )
+    .expect("raise the soft limit on open files");
+    hard
+}
+
+fn open_dir(path: &Path) -> OwnedFd {
+    rfs::open(
+        path,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .expect("open directory")
+}
+
+fn open_file(path: &str) -> OwnedFd {
+    rfs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).expect("open file")
+}
+
+/// Every entry of `dir`, `.` and `..` included: the bare loop.
+fn getdents_bare(dir: &OwnedFd, buf: &mut [MaybeUninit<u8>]) -> u64 {
+    rfs::seek(dir, SeekFrom::Start(0)).expect("rewind");
+    let mut it = RawDir::new(dir, buf);
+    let mut n = 0;
+    while let Some(e) = it.next() {
+        e.expect("getdents64");
+        n += 1;
+    }
+    n
+}
+
+fn pread_all(fd: &OwnedFd, buf: &mut [u8]) -> usize {
+    rustix::io::pread(fd, buf, 0).expect("pread")
+}
+
+/// A registry holding only `collector`, and a gather + encode step.
+struct Scrape {
+    registry: Registry,
+    snapshot: Snapshot,
+    out: Vec<u8>,
+}
+
+impl Scrape {
+    fn new(collector: ProcessCollector) -> Self {
+        let registry = Registry::new();
+        registry.register(collector).expect("register");
+        let mut s = Self {
+            registry,
+            snapshot: Snapshot::new(),
+            out: Vec::new(),
+        };
+        s.run();
+        s
+    }
+
+    fn run(&mut self) -> usize {
+        self.registry
+            .gather_into(&mut self.snapshot)
+            .expect("gather");
+        self.out.clear();
+        encode(&self.snapshot, &mut self.out).expect("encode");
+        self.out.len()
+    }
+}
+
+fn real(c: &mut Criterion) {
+    let hard = raise_fd_limit();
+    let mut group = c.benchmark_group("process");
+    let quiet = ProcessCollector::builder()
+        .network(false)
+        .report_errors(true)
+        .build()
+        .expect("collector");
+    let mut scrape = Scrape::new(
+        ProcessCollector::builder()
+            .network(false)
+            .report_errors(true)
+            .build()
+            .expect("collector"),
+    );
+    let mut scrape_net = Scrape::new(
+        ProcessCollector::builder()
+            .report_errors(true)
+            .build()
+            .expect("collector"),
+    );
+    let me = procfs::process::Process::myself().expect("procfs myself");
+    let fd_dir = Path::new("/proc/self/fd");
+
+    {
+        // The kernel's part: the same reads on held descriptors.
+        let stat = open_file("/proc/self/stat");
+        let limits = open_file("/proc/self/limits");
+        let netstat = open_file("/proc/self/net/netstat");
+        let fds = open_dir(fd_dir);
+        let mut buf = vec![0u8; 8192];
+        group.bench_function(BenchmarkId::new("kernel_files", 1), |b| {
+            b.iter(|| {
+                pread_all(&stat, &mut buf)
+                    + pread_all(&limits, &mut buf)
+                    + pread_all(&netstat, &mut buf)
+                    + rfs::fstat(&fds).expect("fstat").st_size as usize
+            });
+        });
+        group.bench_function(BenchmarkId::new("kernel_netstat", 1), |b| {
+            b.iter(|| pread_all(&netstat, &mut buf));
+        });
+    }
+
+    let mut held: Vec<File> = Vec::new();
+    for target in REAL {
+        let target = target.min(hard.saturating_sub(200));
+        let now = quiet.open_fds().expect("open fds");
+        for _ in now..target {
+            held.push(File::open("/dev/null").expect("open /dev/null"));
+        }
+        let n = quiet.open_fds().expect("open fds");
+        eprintln!("process: {n} open descriptors (target {target})");
+
+        group.bench_function(BenchmarkId::new("gather_encode", n), |b| {
+            b.iter(|| scrape.run());
+        });
+        group.bench_function(BenchmarkId::new("gather_encode_net", n), |b| {
+            b.iter(|| scrape_net.run());
+        });
+        group.bench_function(BenchmarkId::new("open_fds", n), |b| {
+            b.iter(|| quiet.open_fds().expect("open fds"));
+        });
+        group.bench_function(BenchmarkId::new("read_dir_count", n), |b| {
+            b.iter(|| {
+                std::fs::read_dir(black_box(fd_dir))
+                    .expect("read_dir")
+                    .count()
+            });
+        });
+        group.bench_function(BenchmarkId::new("procfs_fd_count", n), |b| {
+            b.iter(|| me.fd_count().expect("fd_count"));
+        });
+    }
+    group.finish();
+    drop(held);
+}
+
+fn synthetic(c: &mut Criterion) {
+    const PID: u32 = 4242;
+    let tree = ProcTree::new();
+    tree.write_process(PID, &ProcValues::default(), SYNTHETIC);
+    let collector = || {
+        ProcessCollector::builder()
+            .pid(PID)
+            .proc_root(tree.root())
+            .network(false)
+            .report_errors(true)
+            .build()
+            .expect("collector")
+    };
+    let counter = collector();
+    assert_eq!(counter.open_fds().expect("count"), SYNTHETIC as u64);
+    let mut scrape = Scrape::new(collector());
+    let fd_dir = tree.pid_dir(PID).join("fd");
+    let dir = open_dir(&fd_dir);
+    let mut buf = vec![MaybeUninit::uninit(); DENTS_BUF];
+    assert_eq!(getdents_bare(&dir, &mut buf), SYNTHETIC as u64 + 2);
+    let theirs = procfs::process::Process::new_with_root(tree.pid_dir(PID)).expect("procfs");
+    eprintln!(
+        "process: synthetic root; procfs fd_count() says {}, the directory has {SYNTHETIC}",
+        theirs.fd_count().expect("fd_count")
+    );
+
+    let mut group = c.benchmark_group("process");
+    group.sample_size(20);
+    let n = SYNTHETIC;
+    group.bench_function(BenchmarkId::new("gather_encode", n), |b| {
+        b.iter(|| scrape.run());
+    });
+    group.bench_function(BenchmarkId::new("open_fds", n), |b| {
+        b.iter(|| counter.open_fds().expect("count"));
+    });
+    group.bench_function(BenchmarkId::new("getdents_bare", n), |b| {
+        b.iter(|| getdents_bare(&dir, &mut buf));
+    });
+    group.bench_function(BenchmarkId::new("read_dir_count", n), |b| {
+        b.iter(|| std::fs::read_dir(&fd_dir).expect("read_dir").count());
+    });
+    group.bench_function(BenchmarkId::new("procfs_fd_count", n), |b| {
+        b.iter(|| theirs.fd_count().expect("fd_count"));
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = common::config();
+    targets = real, synthetic
+}
+criterion_main!(benches);

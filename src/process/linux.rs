@@ -1,0 +1,612 @@
+//! Linux: procfs files held open and re-read in place, descriptors counted
+//! with one `fstat` or, failing that, `getdents64` into a reused buffer.
+//!
+//! All system calls go through `rustix`'s safe wrappers: this file has no
+//! `unsafe`.
+
+use std::io;
+use std::mem::MaybeUninit;
+use std::path::Path;
+
+use rustix::fd::OwnedFd;
+use rustix::fs::{self as rfs, Mode, OFlags, RawDir, SeekFrom};
+
+use super::{Emit, Failure, Source, Which};
+
+/// Largest proc file read; a longer one is malformed.
+const MAX_FILE: usize = 1 << 20;
+/// First size of the read buffer: every file read fits in it on today's
+/// kernels (`net/netstat` is the longest, about 3 KiB).
+const FIRST_BUF: usize = 8 * 1024;
+/// `getdents64` buffer, in bytes: about 2,000 entries of a fd directory per
+/// call.
+const DENTS_BUF: usize = 64 * 1024;
+/// What Go's procfs reports for `unlimited`, and so client_golang: 2^64 - 1
+/// (printed as `1.8446744073709552e+19`).
+const UNLIMITED: f64 = u64::MAX as f64;
+
+/// The collector's reusable state: constants of the machine, the open
+/// files of one process, and buffers.
+pub(super) struct State {
+    /// Clock ticks per second (`sysconf(_SC_CLK_TCK)`): fixed for the
+    /// machine, read once.
+    ticks: f64,
+    /// Bytes per page, read once.
+    page_size: f64,
+    /// Boot time in seconds since the epoch, read once from `<root>/stat`.
+    boot_time: Option<f64>,
+    open: Option<Handles>,
+    /// File contents, reused across reads and gathers.
+    buf: Vec<u8>,
+    /// Directory entries, allocated on the first fallback count.
+    dents: Vec<MaybeUninit<u8>>,
+}
+
+/// The open proc files of one process. Each is opened on first use and
+/// re-read from offset 0 on every gather.
+struct Handles {
+    pid: u32,
+    /// `<root>/<pid>`: the others are opened relative to it, so they all
+    /// belong to the process it names.
+    dir: OwnedFd,
+    stat: Option<OwnedFd>,
+    limits: Option<OwnedFd>,
+    netstat: Option<OwnedFd>,
+    fds: Option<FdDir>,
+    /// The process's start time in seconds since the epoch: fixed for the
+    /// process, computed once.
+    start_time: Option<f64>,
+}
+
+struct FdDir {
+    fd: OwnedFd,
+    /// On a real procfs (checked with `fstatfs`), the directory's size is
+    /// the number of entries on Linux 6.2 and later, and 0 before. On
+    /// other file systems it means something else and is never used.
+    procfs: bool,
+}
+
+impl State {
+    pub(super) fn new() -> Self {
+        Self {
+            ticks: rustix::param::clock_ticks_per_second() as f64,
+            page_size: rustix::param::page_size() as f64,
+            boot_time: None,
+            open: None,
+            buf: Vec::new(),
+            dents: Vec::new(),
+        }
+    }
+
+    pub(super) fn collect(
+        &mut self,
+        root: &Path,
+        pid: u32,
+        network: bool,
+        emit: &mut Emit<'_, '_, '_>,
+    ) {
+        if let Err(f) = self.ensure_open(root, pid) {
+            emit.fail(f);
+            return;
+        }
+        // `stat` first: a failure there means the process is gone (or the
+        // pid now names another one), and everything is reopened.
+        match self.read(root, pid, Source::Stat).and_then(|n| {
+            parse_stat(&self.buf[..n]).map_err(|what| Failure::Malformed(Source::Stat, what))
+        }) {
+            Ok(st) => {
+                emit.value(Which::CpuSeconds, (st.utime + st.stime) as f64 / self.ticks);
+                emit.value(Which::VirtualBytes, st.vsize as f64);
+                emit.value(Which::ResidentBytes, st.rss as f64 * self.page_size);
+                emit.value(Which::Threads, st.threads as f64);
+                match self.start_time(root, st.start_ticks) {
+                    Ok(t) => emit.value(Which::StartTime, t),
+                    Err(f) => emit.fail(f),
+                }
+            }
+            Err(f) => {
+                emit.fail(f);
+                if self.open.is_none() {
+                    // The process is gone: its other files fail alike.
+                    return;
+                }
+            }
+        }
+        match self.read(root, pid, Source::Limits).and_then(|n| {
+            parse_limits(&self.buf[..n]).map_err(|what| Failure::Malformed(Source::Limits, what))
+        }) {
+            Ok(l) => {
+                emit.value(Which::MaxFds, l.open_files);
+                emit.value(Which::VirtualMaxBytes, l.address_space);
+            }
+            Err(f) => emit.fail(f),
+        }
+        if network {
+            match self.read(root, pid, Source::Netstat).and_then(|n| {
+                parse_netstat(&self.buf[..n])
+                    .map_err(|what| Failure::Malformed(Source::Netstat, what))
+            }) {
+                Ok((rx, tx)) => {
+                    emit.value(Which::NetReceive, rx);
+                    emit.value(Which::NetTransmit, tx);
+                }
+                Err(f) => emit.fail(f),
+            }
+        }
+        // Last, so the count includes the files just opened.
+        match self.count_fds(root, pid) {
+            Ok(n) => emit.value(Which::OpenFds, n as f64),
+            Err(f) => emit.fail(f),
+        }
+    }
+
+    pub(super) fn open_fds(&mut self, root: &Path, pid: u32) -> Result<u64, Failure> {
+        self.ensure_open(root, pid)?;
+        self.count_fds(root, pid)
+    }
+
+    /// Opens `<root>/<pid>` unless it is open for `pid` already.
+    fn ensure_open(&mut self, root: &Path, pid: u32) -> Result<(), Failure> {
+        if self.open.as_ref().is_some_and(|h| h.pid == pid) {
+            return Ok(());
+        }
+        // Close the old process's files before opening the new ones.
+        self.open = None;
+        let path = Source::PidDir.path(root, pid);
+        let dir = rfs::open(
+            &path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| Failure::Io(Source::PidDir, e.into()))?;
+        self.open = Some(Handles {
+            pid,
+            dir,
+            stat: None,
+            limits: None,
+            netstat: None,
+            fds: None,
+            start_time: None,
+        });
+        Ok(())
+    }
+
+    /// Reads the whole of one of the process's files into `self.buf`;
+    /// its length. A failed read is retried once on a freshly opened file
+    /// (for `stat`, with every file of the process reopened).
+    fn read(&mut self, root: &Path, pid: u32, source: Source) -> Result<usize, Failure> {
+        let mut retried = false;
+        loop {
+            let h = match self.open.as_mut() {
+                Some(h) => h,
+                None => {
+                    self.ensure_open(root, pid)?;
+                    continue;
+                }
+            };
+            let slot = match source {
+                Source::Stat => &mut h.stat,
+                Source::Limits => &mut h.limits,
+                _ => &mut h.netstat,
+            };
+            let result = match slot {
+                Some(fd) => read_whole(fd, &mut self.buf),
+                None => open_at(&h.dir, relative(source), OFlags::empty()).and_then(|fd| {
+                    let fd = slot.insert(fd);
+                    read_whole(fd, &mut self.buf)
+                }),
+            };
+            match result {
+                Ok(n) => return Ok(n),
+                Err(_) if !retried && source == Source::Stat => {
+                    retried = true;
+                    self.open = None;
+                }
+                Err(e) => {
+                    // Reopened on the next try.
+                    *slot = None;
+                    if retried {
+                        return Err(Failure::Io(source, e));
+                    }
+                    retried = true;
+                }
+            }
+        }
+    }
+
+    /// Counts the entries of `<root>/<pid>/fd` other than `.` and `..`,
+    /// retrying once with every file of the process reopened.
+    fn count_fds(&mut self, root: &Path, pid: u32) -> Result<u64, Failure> {
+        match self.count_fds_once() {
+            Ok(n) => Ok(n),
+            Err(_) => {
+                self.open = None;
+                self.ensure_open(root, pid)?;
+                self.count_fds_once()
+                    .map_err(|e| Failure::Io(Source::FdDir, e))
+            }
+        }
+    }
+
+    fn count_fds_once(&mut self) -> io::Result<u64> {
+        let Some(h) = self.open.as_mut() else {
+            return Err(io::ErrorKind::NotFound.into());
+        };
+        let dir = match &mut h.fds {
+            Some(d) => d,
+            None => {
+                let fd = open_at(&h.dir, "fd", OFlags::DIRECTORY)?;
+                let procfs = rfs::fstatfs(&fd)?.f_type == rfs::PROC_SUPER_MAGIC;
+                h.fds.insert(FdDir { fd, procfs })
+            }
+        };
+        if dir.procfs {
+            let size = rfs::fstat(&dir.fd)?.st_size;
+            if size > 0 {
+                return Ok(size as u64);
+            }
+        }
+        if self.dents.is_empty() {
+            self.dents.resize(DENTS_BUF, MaybeUninit::uninit());
+        }
+        count_entries(&dir.fd, &mut self.dents)
+    }
+
+    /// The process's start time, computed once per process.
+    fn start_time(&mut self, root: &Path, start_ticks: u64) -> Result<f64, Failure> {
+        if let Some(t) = self.open.as_ref().and_then(|h| h.start_time) {
+            return Ok(t);
+        }
+        let boot = match self.boot_time {
+            Some(b) => b,
+            None => {
+                let b = self.read_boot_time(root)?;
+                self.boot_time = Some(b);
+                b
+            }
+        };
+        let t = boot + start_ticks as f64 / self.ticks;
+        if let Some(h) = self.open.as_mut() {
+            h.start_time = Some(t);
+        }
+        Ok(t)
+    }
+
+    fn read_boot_time(&mut self, root: &Path) -> Result<f64, Failure> {
+        let io = |e: io::Error| Failure::Io(Source::SystemStat, e);
+        let fd = rfs::open(
+            root.join("stat"),
+            OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| io(e.into()))?;
+        let n = read_whole(&fd, &mut self.buf).map_err(io)?;
+        parse_boot_time(&self.buf[..n]).map_err(|what| Failure::Malformed(Source::SystemStat, what))
+    }
+}
+
+/// The path of `source` relative to `<root>/<pid>`.
+fn relative(source: Source) -> &'static str {
+    match source {
+        Source::Stat => "stat",
+        Source::Limits => "limits",
+        Source::FdDir => "fd",
+        Source::Netstat => "net/netstat",
+        Source::PidDir | Source::SystemStat => ".",
+    }
+}
+
+fn open_at(dir: &OwnedFd, path: &str, extra: OFlags) -> io::Result<OwnedFd> {
+    Ok(rfs::openat(
+        dir,
+        path,
+        OFlags::RDONLY | OFlags::CLOEXEC | extra,
+        Mode::empty(),
+    )?)
+}
+
+/// Reads a whole file from offset 0 into `buf` (grown up to [`MAX_FILE`]);
+/// its length.
+///
+/// A short read ends the file: proc files give their whole content to a
+/// read with room for it, regular files stop short only at their end, and
+/// stopping there saves a second system call per file.
+fn read_whole(fd: &OwnedFd, buf: &mut Vec<u8>) -> io::Result<usize> {
+    if buf.len() < FIRST_BUF {
+        buf.resize(FIRST_BUF, 0);
+    }
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            if buf.len() >= MAX_FILE {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "proc file larger than 1 MiB",
+                ));
+            }
+            buf.resize(buf.len() * 2, 0);
+        }
+        let want = buf.len() - len;
+        match rustix::io::pread(fd, &mut buf[len..], len as u64) {
+            Ok(0) => return Ok(len),
+            Ok(n) => {
+                len += n;
+                if n < want {
+                    return Ok(len);
+                }
+            }
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Counts the entries of the directory `fd` other than `.` and `..`, with
+/// `getdents64` into `buf`: no allocation, whatever the count.
+pub(super) fn count_entries(fd: &OwnedFd, buf: &mut [MaybeUninit<u8>]) -> io::Result<u64> {
+    rfs::seek(fd, SeekFrom::Start(0))?;
+    let mut dir = RawDir::new(fd, buf);
+    let mut n = 0;
+    while let Some(entry) = dir.next() {
+        let entry = entry?;
+        let name = entry.file_name().to_bytes();
+        if name != b"." && name != b".." {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// The fields of `<pid>/stat` the collector reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stat {
+    utime: u64,
+    stime: u64,
+    threads: u64,
+    start_ticks: u64,
+    vsize: u64,
+    rss: i64,
+}
+
+/// Parses `<pid>/stat`. The command name (field 2) may hold spaces and
+/// parentheses, so fields are counted from the last `)`.
+fn parse_stat(b: &[u8]) -> Result<Stat, &'static str> {
+    let close = b
+        .iter()
+        .rposition(|&c| c == b')')
+        .ok_or("no ')' after the command name")?;
+    // Field 3 (state) is index 0 here.
+    let mut fields = b[close + 1..]
+        .split(u8::is_ascii_whitespace)
+        .filter(|f| !f.is_empty());
+    let mut next_u64 = |skip: usize, what: &'static str| -> Result<u64, &'static str> {
+        fields.nth(skip).and_then(parse_u64).ok_or(what)
+    };
+    let utime = next_u64(11, "utime (field 14)")?;
+    let stime = next_u64(0, "stime (field 15)")?;
+    let threads = next_u64(4, "num_threads (field 20)")?;
+    let start_ticks = next_u64(1, "starttime (field 22)")?;
+    let vsize = next_u64(0, "vsize (field 23)")?;
+    let rss = fields
+        .next()
+        .and_then(|f| std::str::from_utf8(f).ok()?.parse::<i64>().ok())
+        .ok_or("rss (field 24)")?;
+    Ok(Stat {
+        utime,
+        stime,
+        threads,
+        start_ticks,
+        vsize,
+        rss,
+    })
+}
+
+/// The soft limits of `<pid>/limits` the collector reports.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Limits {
+    open_files: f64,
+    address_space: f64,
+}
+
+fn parse_limits(b: &[u8]) -> Result<Limits, &'static str> {
+    let mut open_files = None;
+    let mut address_space = None;
+    for line in b.split(|&c| c == b'\n') {
+        if let Some(rest) = line.strip_prefix(b"Max open files") {
+            open_files = Some(soft_limit(rest).ok_or("soft limit of Max open files")?);
+        } else if let Some(rest) = line.strip_prefix(b"Max address space") {
+            address_space = Some(soft_limit(rest).ok_or("soft limit of Max address space")?);
+        }
+    }
+    Ok(Limits {
+        open_files: open_files.ok_or("no Max open files line")?,
+        address_space: address_space.ok_or("no Max address space line")?,
+    })
+}
+
+/// The first column after a limit's name: a number or `unlimited`.
+fn soft_limit(rest: &[u8]) -> Option<f64> {
+    let soft = rest
+        .split(u8::is_ascii_whitespace)
+        .find(|f| !f.is_empty())?;
+    if soft == b"unlimited" {
+        Some(UNLIMITED)
+    } else {
+        parse_u64(soft).map(|v| v as f64)
+    }
+}
+
+/// `InOctets` and `OutOctets` of the `IpExt` lines of `<pid>/net/netstat`:
+/// a line of names and a line of values, both starting `IpExt:`.
+fn parse_netstat(b: &[u8]) -> Result<(f64, f64), &'static str> {
+    let mut lines = b.split(|&c| c == b'\n');
+    let (names, values) = loop {
+        let line = lines.next().ok_or("no IpExt lines")?;
+        if let Some(names) = line.strip_prefix(b"IpExt:") {
+            let values = lines
+                .next()
+                .and_then(|l| l.strip_prefix(b"IpExt:"))
+                .ok_or("IpExt names without values")?;
+            break (names, values);
+        }
+    };
+    let (mut rx, mut tx) = (None, None);
+    let mut vs = values
+        .split(u8::is_ascii_whitespace)
+        .filter(|f| !f.is_empty());
+    for name in names
+        .split(u8::is_ascii_whitespace)
+        .filter(|f| !f.is_empty())
+    {
+        let value = vs.next().ok_or("fewer IpExt values than names")?;
+        match name {
+            b"InOctets" => rx = Some(parse_u64(value).ok_or("IpExt InOctets")? as f64),
+            b"OutOctets" => tx = Some(parse_u64(value).ok_or("IpExt OutOctets")? as f64),
+            _ => {}
+        }
+    }
+    Ok((
+        rx.ok_or("no IpExt InOctets")?,
+        tx.ok_or("no IpExt OutOctets")?,
+    ))
+}
+
+/// `btime` of `<root>/stat`: boot time in seconds since the epoch.
+fn parse_boot_time(b: &[u8]) -> Result<f64, &'static str> {
+    b.split(|&c| c == b'\n')
+        .find_map(|l| l.strip_prefix(b"btime "))
+        .and_then(|v| parse_u64(v.trim_ascii()))
+        .map(|v| v as f64)
+        .ok_or("no btime line")
+}
+
+fn parse_u64(b: &[u8]) -> Option<u64> {
+    std::str::from_utf8(b).ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Tests that open files, which the fd count test counts.
+    static FILES: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+
+    #[test]
+    fn stat_fields_are_counted_from_the_last_parenthesis() {
+        let line = b"42 (a) b (c)) R 1 42 42 0 -1 4194304 95 0 0 0 1500 250 0 0 20 0 12 0 98765 5689344 211 18446744073709551615 1 1\n";
+        assert_eq!(
+            parse_stat(line),
+            Ok(Stat {
+                utime: 1500,
+                stime: 250,
+                threads: 12,
+                start_ticks: 98765,
+                vsize: 5_689_344,
+                rss: 211,
+            })
+        );
+        assert_eq!(
+            parse_stat(b"42 no parens"),
+            Err("no ')' after the command name")
+        );
+        assert_eq!(
+            parse_stat(b"42 (x) R 1 2 3 4 5 6 7 8 9 10 x 12"),
+            Err("utime (field 14)")
+        );
+    }
+
+    #[test]
+    fn limits_take_the_soft_column_and_unlimited_is_two_to_the_64() {
+        let text =
+            b"Limit                     Soft Limit           Hard Limit           Units     \n\
+            Max open files            1024                 524288               files     \n\
+            Max address space         unlimited            unlimited            bytes     \n";
+        assert_eq!(
+            parse_limits(text),
+            Ok(Limits {
+                open_files: 1024.0,
+                address_space: 18_446_744_073_709_551_615.0,
+            })
+        );
+        assert_eq!(
+            parse_limits(b"Max open files            lots    lots\n"),
+            Err("soft limit of Max open files")
+        );
+        assert_eq!(
+            parse_limits(b"Max open files  1  1  files\n"),
+            Err("no Max address space line")
+        );
+    }
+
+    #[test]
+    fn netstat_values_are_matched_to_their_names() {
+        let text = b"IpExt: InNoRoutes OutOctets InOctets\nIpExt: 1 22 333\n";
+        assert_eq!(parse_netstat(text), Ok((333.0, 22.0)));
+        assert_eq!(
+            parse_netstat(b"IpExt: InOctets OutOctets\nIpExt: 5\n"),
+            Err("fewer IpExt values than names")
+        );
+        assert_eq!(
+            parse_netstat(b"IpExt: InOctets OutOctets\n"),
+            Err("IpExt names without values")
+        );
+        assert_eq!(
+            parse_netstat(b"IpExt: InOctets\nIpExt: 5\n"),
+            Err("no IpExt OutOctets")
+        );
+    }
+
+    #[test]
+    fn boot_time_comes_from_btime() {
+        assert_eq!(
+            parse_boot_time(b"cpu 1 2 3\nbtime 1700000000\nprocesses 5\n"),
+            Ok(1_700_000_000.0)
+        );
+        assert_eq!(parse_boot_time(b"cpu 1 2 3\n"), Err("no btime line"));
+    }
+
+    #[test]
+    fn files_longer_than_the_first_buffer_are_read_whole() {
+        let _files = FILES.lock();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        let content: Vec<u8> = (0..3 * FIRST_BUF + 17).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &content).unwrap();
+        let fd = rfs::open(&path, OFlags::RDONLY, Mode::empty()).unwrap();
+        let mut buf = Vec::new();
+        for _ in 0..2 {
+            let n = read_whole(&fd, &mut buf).unwrap();
+            assert_eq!(&buf[..n], &content[..]);
+        }
+    }
+
+    #[test]
+    fn fast_count_and_fallback_agree_on_the_real_fd_directory() {
+        let _files = FILES.lock();
+        let dir = rfs::open(
+            "/proc/self/fd",
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .unwrap();
+        assert_eq!(rfs::fstatfs(&dir).unwrap().f_type, rfs::PROC_SUPER_MAGIC);
+        let mut buf = vec![MaybeUninit::uninit(); DENTS_BUF];
+        let extra: Vec<std::fs::File> = (0..500)
+            .map(|_| std::fs::File::open("/dev/null").unwrap())
+            .collect();
+        let listed = count_entries(&dir, &mut buf).unwrap();
+        let fast = rfs::fstat(&dir).unwrap().st_size as u64;
+        assert!(listed > extra.len() as u64, "{listed}");
+        // Linux < 6.2 reports 0: the collector then always lists.
+        if fast != 0 {
+            assert_eq!(fast, listed);
+        }
+        drop(extra);
+        let listed_after = count_entries(&dir, &mut buf).unwrap();
+        assert_eq!(listed_after + 500, listed);
+        let fast_after = rfs::fstat(&dir).unwrap().st_size as u64;
+        if fast_after != 0 {
+            assert_eq!(fast_after, listed_after);
+        }
+    }
+}

@@ -12,7 +12,7 @@ use parking_lot::RwLock;
 
 use crate::collector::{Collector, MetricSink};
 use crate::desc::{is_valid_label_name, is_valid_metric_name, Desc, MetricType};
-use crate::encoding::text::write_labels_open;
+use crate::encoding::text::{write_header, write_labels_open};
 use crate::error::{AlreadyRegisteredError, CollectError, DescError, GatherError, RegisterError};
 use crate::snapshot::{LabelPair, Metric, MetricFamily, Snapshot, Value};
 
@@ -557,6 +557,10 @@ struct LabelText {
     ends: Vec<usize>,
     /// A series' labels changed since the last rendering.
     stale: bool,
+    /// The family's `# HELP` and `# TYPE` lines.
+    header: Vec<u8>,
+    /// The name, help and type `header` was rendered from.
+    header_of: Option<(Arc<str>, Arc<str>, MetricType)>,
 }
 
 impl fmt::Debug for GatherState {
@@ -784,6 +788,16 @@ impl Snapshot {
         self.visible = visible;
         st.last = None;
         for (fam, t) in self.families[..visible].iter().zip(st.texts.iter_mut()) {
+            let current = t.header_of.as_ref().is_some_and(|(name, help, ty)| {
+                Arc::ptr_eq(name, &fam.name)
+                    && Arc::ptr_eq(help, &fam.help)
+                    && *ty == fam.metric_type
+            });
+            if !current {
+                t.header.clear();
+                write_header(&mut t.header, fam);
+                t.header_of = Some((fam.name.clone(), fam.help.clone(), fam.metric_type));
+            }
             if t.stale || t.ends.len() != fam.metrics.len() {
                 t.bytes.clear();
                 t.ends.clear();
@@ -794,6 +808,14 @@ impl Snapshot {
                 t.stale = false;
             }
         }
+    }
+
+    /// The rendered `# HELP` and `# TYPE` lines of the `family`-th
+    /// family.
+    pub(crate) fn header_text(&self, family: usize) -> Option<&[u8]> {
+        self.families().get(family)?;
+        let t = self.state.texts.get(family)?;
+        t.header_of.as_ref().map(|_| &t.header[..])
     }
 
     /// The rendered label block of series `series` of the `family`-th

@@ -738,3 +738,42 @@ fn shared_label_arcs_are_written_like_owned_ones() {
         "# HELP shared S.\n# TYPE shared counter\nshared{k=\"v\\\"\"} 1\nshared{k=\"v\\\"\"} 2\n"
     );
 }
+
+#[test]
+fn reused_snapshot_headers_follow_help_and_type_changes() -> TestResult {
+    let registry = Registry::new();
+    let mut snapshot = promclient::Snapshot::new();
+    let as_text = |snapshot: &promclient::Snapshot| {
+        let mut cached = Vec::new();
+        encode(snapshot, &mut cached).expect("encodes");
+        // The same families without the snapshot's rendered text.
+        let mut plain = Vec::new();
+        encode(snapshot.families(), &mut plain).expect("encodes");
+        assert_eq!(
+            String::from_utf8_lossy(&cached),
+            String::from_utf8_lossy(&plain)
+        );
+        String::from_utf8(cached).unwrap()
+    };
+
+    let first = Counter::new("jobs_total", "Jobs \\ done.\nAll of them.")?;
+    first.inc();
+    registry.register(first.clone())?;
+    registry.gather_into(&mut snapshot)?;
+    assert_eq!(
+        as_text(&snapshot),
+        "# HELP jobs_total Jobs \\\\ done.\\nAll of them.\n# TYPE jobs_total counter\njobs_total 1\n"
+    );
+
+    // Same name, other help and type: the reused snapshot re-renders.
+    assert!(registry.unregister(&first));
+    let second = Gauge::new("jobs_total", "Jobs now.")?;
+    second.set(3.0);
+    registry.register(second)?;
+    registry.gather_into(&mut snapshot)?;
+    assert_eq!(
+        as_text(&snapshot),
+        "# HELP jobs_total Jobs now.\n# TYPE jobs_total gauge\njobs_total 3\n"
+    );
+    Ok(())
+}

@@ -28,6 +28,13 @@ pub trait Families: sealed::Sealed {
     fn label_text(&self, _family: usize, _series: usize) -> Option<&[u8]> {
         None
     }
+
+    /// The `family`-th family's `# HELP` and `# TYPE` lines in the text
+    /// format, if rendered ahead.
+    #[doc(hidden)]
+    fn header_text(&self, _family: usize) -> Option<&[u8]> {
+        None
+    }
 }
 
 impl sealed::Sealed for Snapshot {}
@@ -38,6 +45,10 @@ impl Families for Snapshot {
 
     fn label_text(&self, family: usize, series: usize) -> Option<&[u8]> {
         Snapshot::label_text(self, family, series)
+    }
+
+    fn header_text(&self, family: usize) -> Option<&[u8]> {
+        Snapshot::header_text(self, family)
     }
 }
 
@@ -70,5 +81,9 @@ impl<T: Families + ?Sized> Families for &T {
 
     fn label_text(&self, family: usize, series: usize) -> Option<&[u8]> {
         (**self).label_text(family, series)
+    }
+
+    fn header_text(&self, family: usize) -> Option<&[u8]> {
+        (**self).header_text(family)
     }
 }

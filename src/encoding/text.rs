@@ -52,13 +52,20 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 pub fn encode<F: Families + ?Sized>(families: &F, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     let mut scratch = Scratch::default();
     for (p, family) in families.families().iter().enumerate() {
-        encode_family(family, |i| families.label_text(p, i), out, &mut scratch)?;
+        encode_family(
+            family,
+            families.header_text(p),
+            |i| families.label_text(p, i),
+            out,
+            &mut scratch,
+        )?;
     }
     Ok(())
 }
 
 fn encode_family<'a>(
     family: &MetricFamily,
+    header: Option<&[u8]>,
     cached: impl Fn(usize) -> Option<&'a [u8]>,
     out: &mut Vec<u8>,
     scratch: &mut Scratch,
@@ -67,20 +74,18 @@ fn encode_family<'a>(
         return Ok(());
     }
     let name = &*family.name;
-    if !is_valid_metric_name(name) {
-        return Err(EncodeError::InvalidName {
-            name: name.to_string(),
-        });
+    match header {
+        // Rendered by a gather, from a validated descriptor.
+        Some(h) => out.extend_from_slice(h),
+        None => {
+            if !is_valid_metric_name(name) {
+                return Err(EncodeError::InvalidName {
+                    name: name.to_string(),
+                });
+            }
+            write_header(out, family);
+        }
     }
-    out.extend_from_slice(b"# HELP ");
-    out.extend_from_slice(name.as_bytes());
-    out.push(b' ');
-    write_escaped_help(out, &family.help);
-    out.extend_from_slice(b"\n# TYPE ");
-    out.extend_from_slice(name.as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(family.metric_type.as_str().as_bytes());
-    out.push(b'\n');
     let Scratch {
         labels: rendered,
         prefix,
@@ -329,6 +334,20 @@ fn timestamp_and_newline(out: &mut Vec<u8>, ts: Option<i64>) {
         out.push(b' ');
         write_i64(out, ts);
     }
+    out.push(b'\n');
+}
+
+/// Writes a family's `# HELP` and `# TYPE` lines.
+pub(crate) fn write_header(out: &mut Vec<u8>, family: &MetricFamily) {
+    let name = family.name.as_bytes();
+    out.extend_from_slice(b"# HELP ");
+    out.extend_from_slice(name);
+    out.push(b' ');
+    write_escaped_help(out, &family.help);
+    out.extend_from_slice(b"\n# TYPE ");
+    out.extend_from_slice(name);
+    out.push(b' ');
+    out.extend_from_slice(family.metric_type.as_str().as_bytes());
     out.push(b'\n');
 }
 

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use rustix::fd::OwnedFd;
 use rustix::fs::{self as rfs, Mode, OFlags, RawDir, SeekFrom};
+use rustix::process::{getrlimit, Resource};
 
 use super::{Emit, Failure, Source, Which};
 
@@ -46,6 +47,9 @@ pub(super) struct State {
 /// re-read from offset 0 on every gather.
 struct Handles {
     pid: u32,
+    /// Whether `<root>/<pid>` is this very process: its limits then come
+    /// from `getrlimit`.
+    own: bool,
     /// `<root>/<pid>`: the others are opened relative to it, so they all
     /// belong to the process it names.
     dir: OwnedFd,
@@ -112,9 +116,21 @@ impl State {
                 }
             }
         }
-        match self.read(root, pid, Source::Limits).and_then(|n| {
-            parse_limits(&self.buf[..n]).map_err(|what| Failure::Malformed(Source::Limits, what))
-        }) {
+        let own = self.open.as_ref().is_some_and(|h| h.own);
+        let limits = if own {
+            // The same numbers as `<pid>/limits`, without the kernel
+            // printing the file (most of a scrape's cost otherwise).
+            Ok(Limits {
+                open_files: soft(Resource::Nofile),
+                address_space: soft(Resource::As),
+            })
+        } else {
+            self.read(root, pid, Source::Limits).and_then(|n| {
+                parse_limits(&self.buf[..n])
+                    .map_err(|what| Failure::Malformed(Source::Limits, what))
+            })
+        };
+        match limits {
             Ok(l) => {
                 emit.value(Which::MaxFds, l.open_files);
                 emit.value(Which::VirtualMaxBytes, l.address_space);
@@ -159,8 +175,15 @@ impl State {
             Mode::empty(),
         )
         .map_err(|e| Failure::Io(Source::PidDir, e.into()))?;
+        // `<root>/self` is the same directory when the root is the procfs
+        // of this process's pid namespace and the pid is this process.
+        let own = rfs::stat(root.join("self"))
+            .ok()
+            .zip(rfs::fstat(&dir).ok())
+            .is_some_and(|(me, it)| me.st_dev == it.st_dev && me.st_ino == it.st_ino);
         self.open = Some(Handles {
             pid,
+            own,
             dir,
             stat: None,
             limits: None,
@@ -424,6 +447,11 @@ fn parse_limits(b: &[u8]) -> Result<Limits, &'static str> {
     })
 }
 
+/// This process's soft limit of `resource`, as `<pid>/limits` shows it.
+fn soft(resource: Resource) -> f64 {
+    getrlimit(resource).current.map_or(UNLIMITED, |n| n as f64)
+}
+
 /// The first column after a limit's name: a number or `unlimited`.
 fn soft_limit(rest: &[u8]) -> Option<f64> {
     let soft = rest
@@ -535,6 +563,20 @@ mod tests {
         assert_eq!(
             parse_limits(b"Max open files  1  1  files\n"),
             Err("no Max address space line")
+        );
+    }
+
+    #[test]
+    fn own_limits_file_and_getrlimit_agree() {
+        let fd = rfs::open("/proc/self/limits", OFlags::RDONLY, Mode::empty()).unwrap();
+        let mut buf = Vec::new();
+        let n = read_whole(&fd, &mut buf).unwrap();
+        assert_eq!(
+            parse_limits(&buf[..n]),
+            Ok(Limits {
+                open_files: soft(Resource::Nofile),
+                address_space: soft(Resource::As),
+            })
         );
     }
 

@@ -7,9 +7,9 @@
 //! |---|---|---|
 //! | `process_cpu_seconds_total` | counter | `<pid>/stat` utime + stime over the clock tick |
 //! | `process_open_fds` | gauge | `<pid>/fd`, counted without listing it |
-//! | `process_max_fds` | gauge | `<pid>/limits`, soft limit of open files |
+//! | `process_max_fds` | gauge | `<pid>/limits` (`getrlimit` for the own process), soft limit of open files |
 //! | `process_virtual_memory_bytes` | gauge | `<pid>/stat` vsize |
-//! | `process_virtual_memory_max_bytes` | gauge | `<pid>/limits`, soft limit of address space |
+//! | `process_virtual_memory_max_bytes` | gauge | as `process_max_fds`, soft limit of address space |
 //! | `process_resident_memory_bytes` | gauge | `<pid>/stat` rss times the page size |
 //! | `process_start_time_seconds` | gauge | boot time (`stat`) + `<pid>/stat` starttime |
 //! | `process_threads` | gauge | `<pid>/stat` num_threads |
@@ -23,14 +23,17 @@
 //!
 //! # What it costs
 //!
-//! The collector keeps the process's proc files open (`stat`, `limits`,
-//! `net/netstat`, the `fd` directory: five descriptors, counted in
+//! The collector keeps the process's proc directory and files open (the
+//! directory, `stat`, `net/netstat`, the `fd` directory and, for another
+//! process, `limits`: up to five descriptors, counted in
 //! `process_open_fds`) and re-reads them in place, into buffers reused
-//! across gathers. The open descriptors are counted with one `fstat` of the
-//! `fd` directory, whose size is the count on Linux 6.2 and later when the
-//! root is a real procfs. On older kernels and other file systems it falls
-//! back to `getdents64` into a reused buffer, counting entries: time
-//! grows with the number of descriptors, memory and allocations do not.
+//! across gathers. For its own process the limits come from `getrlimit`,
+//! which gives the same numbers as `limits` without the kernel printing
+//! the file. The open descriptors are counted with one `fstat` of the `fd`
+//! directory, whose size is the count on Linux 6.2 and later when the root
+//! is a real procfs. On older kernels and other file systems it falls back
+//! to `getdents64` into a reused buffer, counting entries: time grows with
+//! the number of descriptors, memory and allocations do not.
 //! Nothing is ever allocated per descriptor. `benches/process.rs` has the
 //! figures.
 //!

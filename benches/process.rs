@@ -12,6 +12,11 @@
 //! - `process/kernel_files/1`: the floor the kernel sets: `pread` of the
 //!   held `stat`, `limits` and `net/netstat`, and an `fstat` of `fd`.
 //! - `process/kernel_netstat/1`: `pread` of the held `net/netstat` alone.
+//! - `process/kernel_quiet/1`: what a scrape without network metrics asks
+//!   of the kernel: `getpid`, `pread` of `stat`, two `getrlimit`, `fstat`
+//!   of `fd`.
+//! - `process/fstat_bare/{N}`: `fstat` of a held `/proc/self/fd`: the floor
+//!   of `open_fds`.
 //! - `process/open_fds/{N}`: [`ProcessCollector::open_fds`], the count a
 //!   gather reports: `fstat` of the held `fd` directory on a real procfs
 //!   (target: at most 0.5 us), `getdents64` into a reused buffer on the
@@ -174,6 +179,16 @@ fn real(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("kernel_netstat", 1), |b| {
             b.iter(|| pread_all(&netstat, &mut buf));
         });
+        // What a scrape without network metrics asks of the kernel.
+        group.bench_function(BenchmarkId::new("kernel_quiet", 1), |b| {
+            b.iter(|| {
+                black_box(std::process::id());
+                pread_all(&stat, &mut buf)
+                    + getrlimit(Resource::Nofile).current.unwrap_or(0) as usize
+                    + getrlimit(Resource::As).current.unwrap_or(0) as usize
+                    + rfs::fstat(&fds).expect("fstat").st_size as usize
+            });
+        });
     }
 
     let mut held: Vec<File> = Vec::new();
@@ -194,6 +209,10 @@ fn real(c: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::new("open_fds", n), |b| {
             b.iter(|| quiet.open_fds().expect("open fds"));
+        });
+        let dir = open_dir(fd_dir);
+        group.bench_function(BenchmarkId::new("fstat_bare", n), |b| {
+            b.iter(|| rfs::fstat(&dir).expect("fstat").st_size);
         });
         group.bench_function(BenchmarkId::new("read_dir_count", n), |b| {
             b.iter(|| {

@@ -41,6 +41,8 @@ pub(super) struct State {
     buf: Vec<u8>,
     /// Directory entries, allocated on the first fallback count.
     dents: Vec<MaybeUninit<u8>>,
+    /// Where the `IpExt` lines of `net/netstat` were last found.
+    netstat_at: usize,
 }
 
 /// The open proc files of one process. Each is opened on first use and
@@ -79,6 +81,7 @@ impl State {
             open: None,
             buf: Vec::new(),
             dents: Vec::new(),
+            netstat_at: 0,
         }
     }
 
@@ -139,7 +142,7 @@ impl State {
         }
         if network {
             match self.read(root, pid, Source::Netstat).and_then(|n| {
-                parse_netstat(&self.buf[..n])
+                parse_netstat(&self.buf[..n], &mut self.netstat_at)
                     .map_err(|what| Failure::Malformed(Source::Netstat, what))
             }) {
                 Ok((rx, tx)) => {
@@ -466,26 +469,30 @@ fn soft_limit(rest: &[u8]) -> Option<f64> {
 
 /// `InOctets` and `OutOctets` of the `IpExt` lines of `<pid>/net/netstat`:
 /// a line of names and a line of values, both starting `IpExt:`.
-fn parse_netstat(b: &[u8]) -> Result<(f64, f64), &'static str> {
-    let mut lines = b.split(|&c| c == b'\n');
-    let (names, values) = loop {
-        let line = lines.next().ok_or("no IpExt lines")?;
-        if let Some(names) = line.strip_prefix(b"IpExt:") {
-            let values = lines
-                .next()
-                .and_then(|l| l.strip_prefix(b"IpExt:"))
-                .ok_or("IpExt names without values")?;
-            break (names, values);
-        }
-    };
+///
+/// The file is 4 KiB and its layout does not change while the system
+/// runs: `at` remembers where the `IpExt` names started last time, and
+/// the search runs only when they are not there.
+fn parse_netstat(b: &[u8], at: &mut usize) -> Result<(f64, f64), &'static str> {
+    const TAG: &[u8] = b"IpExt:";
+    let starts_line = |i: usize| i == 0 || b[i - 1] == b'\n';
+    if !(b.get(*at..).is_some_and(|r| r.starts_with(TAG)) && starts_line(*at)) {
+        *at = b
+            .windows(TAG.len())
+            .enumerate()
+            .find(|&(i, w)| w == TAG && starts_line(i))
+            .map(|(i, _)| i)
+            .ok_or("no IpExt lines")?;
+    }
+    let mut lines = b[*at..].split(|&c| c == b'\n');
+    let names = &lines.next().unwrap_or_default()[TAG.len()..];
+    let values = lines
+        .next()
+        .and_then(|l| l.strip_prefix(TAG))
+        .ok_or("IpExt names without values")?;
     let (mut rx, mut tx) = (None, None);
-    let mut vs = values
-        .split(u8::is_ascii_whitespace)
-        .filter(|f| !f.is_empty());
-    for name in names
-        .split(u8::is_ascii_whitespace)
-        .filter(|f| !f.is_empty())
-    {
+    let mut vs = words(values);
+    for name in words(names) {
         let value = vs.next().ok_or("fewer IpExt values than names")?;
         match name {
             b"InOctets" => rx = Some(parse_u64(value).ok_or("IpExt InOctets")? as f64),
@@ -497,6 +504,13 @@ fn parse_netstat(b: &[u8]) -> Result<(f64, f64), &'static str> {
         rx.ok_or("no IpExt InOctets")?,
         tx.ok_or("no IpExt OutOctets")?,
     ))
+}
+
+/// The space-separated words of a line.
+fn words(line: &[u8]) -> impl Iterator<Item = &[u8]> {
+    line.split(|&c| c == b' ')
+        .map(<[u8]>::trim_ascii)
+        .filter(|w| !w.is_empty())
 }
 
 /// `btime` of `<root>/stat`: boot time in seconds since the epoch.
@@ -583,17 +597,26 @@ mod tests {
     #[test]
     fn netstat_values_are_matched_to_their_names() {
         let text = b"IpExt: InNoRoutes OutOctets InOctets\nIpExt: 1 22 333\n";
-        assert_eq!(parse_netstat(text), Ok((333.0, 22.0)));
+        assert_eq!(parse_netstat(text, &mut 0), Ok((333.0, 22.0)));
+        // A stale position is searched anew.
+        let mut at = 5;
+        assert_eq!(parse_netstat(text, &mut at), Ok((333.0, 22.0)));
+        assert_eq!(at, 0);
+        // Only a line that starts with `IpExt:` counts.
+        let text = b"Other: XIpExt: InOctets OutOctets\nOther: 1 2\nIpExt: InOctets OutOctets\nIpExt: 7 8\n";
+        assert_eq!(parse_netstat(text, &mut at), Ok((7.0, 8.0)));
+        assert_eq!(at, 45);
+        assert_eq!(parse_netstat(text, &mut at), Ok((7.0, 8.0)));
         assert_eq!(
-            parse_netstat(b"IpExt: InOctets OutOctets\nIpExt: 5\n"),
+            parse_netstat(b"IpExt: InOctets OutOctets\nIpExt: 5\n", &mut 0),
             Err("fewer IpExt values than names")
         );
         assert_eq!(
-            parse_netstat(b"IpExt: InOctets OutOctets\n"),
+            parse_netstat(b"IpExt: InOctets OutOctets\n", &mut 0),
             Err("IpExt names without values")
         );
         assert_eq!(
-            parse_netstat(b"IpExt: InOctets\nIpExt: 5\n"),
+            parse_netstat(b"IpExt: InOctets\nIpExt: 5\n", &mut 0),
             Err("no IpExt OutOctets")
         );
     }

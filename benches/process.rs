@@ -46,269 +46,284 @@
 //!
 //! Run with `cargo bench --bench process`.
 
-use std::fs::File;
-use std::hint::black_box;
-use std::mem::MaybeUninit;
-use std::path::Path;
-use std::time::Instant;
-
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use promclient::encoding::text::encode;
-use promclient::process::ProcessCollector;
-use promclient::{Registry, Snapshot};
-use rustix::fd::OwnedFd;
-use rustix::fs::{self as rfs, Mode, OFlags, RawDir, SeekFrom};
-use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
-
 mod common;
+#[cfg(all(target_os = "linux", feature = "process"))]
 #[path = "../tests/common/proc_tree.rs"]
 mod proc_tree;
-use proc_tree::{ProcTree, ProcValues};
 
-/// Real descriptor counts measured; the last is raised towards the hard
-/// limit.
-const REAL: [u64; 3] = [100, 10_000, 19_000];
-/// Entries of the synthetic fd directory.
-const SYNTHETIC: usize = 1_000_000;
-/// As the collector's `getdents64` buffer.
-const DENTS_BUF: usize = 64 * 1024;
+#[cfg(all(target_os = "linux", feature = "process"))]
+mod linux {
+    use std::fs::File;
+    use std::hint::black_box;
+    use std::mem::MaybeUninit;
+    use std::path::Path;
+    use std::time::Instant;
 
-/// Raises the soft limit on open files to the hard limit; the hard limit.
-fn raise_fd_limit() -> u64 {
-    let lim = getrlimit(Resource::Nofile);
-    let hard = lim.maximum.unwrap_or(u64::MAX);
-    setrlimit(
-        Resource::Nofile,
-        Rlimit {
-            current: lim.maximum,
-            maximum: lim.maximum,
-        },
-    )
-    .expect("raise the soft limit on open files");
-    hard
-}
+    use criterion::{criterion_group, BenchmarkId, Criterion};
+    use promclient::encoding::text::encode;
+    use promclient::process::ProcessCollector;
+    use promclient::{Registry, Snapshot};
+    use rustix::fd::OwnedFd;
+    use rustix::fs::{self as rfs, Mode, OFlags, RawDir, SeekFrom};
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
 
-fn open_dir(path: &Path) -> OwnedFd {
-    rfs::open(
-        path,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .expect("open directory")
-}
+    use super::common;
+    use super::proc_tree::{ProcTree, ProcValues};
 
-fn open_file(path: &str) -> OwnedFd {
-    rfs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).expect("open file")
-}
+    /// Real descriptor counts measured; the last is raised towards the hard
+    /// limit.
+    const REAL: [u64; 3] = [100, 10_000, 19_000];
+    /// Entries of the synthetic fd directory.
+    const SYNTHETIC: usize = 1_000_000;
+    /// As the collector's `getdents64` buffer.
+    const DENTS_BUF: usize = 64 * 1024;
 
-/// Every entry of `dir`, `.` and `..` included: the bare loop.
-fn getdents_bare(dir: &OwnedFd, buf: &mut [MaybeUninit<u8>]) -> u64 {
-    rfs::seek(dir, SeekFrom::Start(0)).expect("rewind");
-    let mut it = RawDir::new(dir, buf);
-    let mut n = 0;
-    while let Some(e) = it.next() {
-        e.expect("getdents64");
-        n += 1;
-    }
-    n
-}
-
-fn pread_all(fd: &OwnedFd, buf: &mut [u8]) -> usize {
-    rustix::io::pread(fd, buf, 0).expect("pread")
-}
-
-/// A registry holding only `collector`, and a gather + encode step.
-struct Scrape {
-    registry: Registry,
-    snapshot: Snapshot,
-    out: Vec<u8>,
-}
-
-impl Scrape {
-    fn new(collector: ProcessCollector) -> Self {
-        let registry = Registry::new();
-        registry.register(collector).expect("register");
-        let mut s = Self {
-            registry,
-            snapshot: Snapshot::new(),
-            out: Vec::new(),
-        };
-        s.run();
-        s
+    /// Raises the soft limit on open files to the hard limit; the hard limit.
+    fn raise_fd_limit() -> u64 {
+        let lim = getrlimit(Resource::Nofile);
+        let hard = lim.maximum.unwrap_or(u64::MAX);
+        setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: lim.maximum,
+                maximum: lim.maximum,
+            },
+        )
+        .expect("raise the soft limit on open files");
+        hard
     }
 
-    fn run(&mut self) -> usize {
-        self.registry
-            .gather_into(&mut self.snapshot)
-            .expect("gather");
-        self.out.clear();
-        encode(&self.snapshot, &mut self.out).expect("encode");
-        self.out.len()
+    fn open_dir(path: &Path) -> OwnedFd {
+        rfs::open(
+            path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .expect("open directory")
     }
-}
 
-fn real(c: &mut Criterion) {
-    let hard = raise_fd_limit();
-    let mut group = c.benchmark_group("process");
-    let quiet = ProcessCollector::builder()
-        .network(false)
-        .report_errors(true)
-        .build()
-        .expect("collector");
-    let mut scrape = Scrape::new(
-        ProcessCollector::builder()
+    fn open_file(path: &str) -> OwnedFd {
+        rfs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).expect("open file")
+    }
+
+    /// Every entry of `dir`, `.` and `..` included: the bare loop.
+    fn getdents_bare(dir: &OwnedFd, buf: &mut [MaybeUninit<u8>]) -> u64 {
+        rfs::seek(dir, SeekFrom::Start(0)).expect("rewind");
+        let mut it = RawDir::new(dir, buf);
+        let mut n = 0;
+        while let Some(e) = it.next() {
+            e.expect("getdents64");
+            n += 1;
+        }
+        n
+    }
+
+    fn pread_all(fd: &OwnedFd, buf: &mut [u8]) -> usize {
+        rustix::io::pread(fd, buf, 0).expect("pread")
+    }
+
+    /// A registry holding only `collector`, and a gather + encode step.
+    struct Scrape {
+        registry: Registry,
+        snapshot: Snapshot,
+        out: Vec<u8>,
+    }
+
+    impl Scrape {
+        fn new(collector: ProcessCollector) -> Self {
+            let registry = Registry::new();
+            registry.register(collector).expect("register");
+            let mut s = Self {
+                registry,
+                snapshot: Snapshot::new(),
+                out: Vec::new(),
+            };
+            s.run();
+            s
+        }
+
+        fn run(&mut self) -> usize {
+            self.registry
+                .gather_into(&mut self.snapshot)
+                .expect("gather");
+            self.out.clear();
+            encode(&self.snapshot, &mut self.out).expect("encode");
+            self.out.len()
+        }
+    }
+
+    fn real(c: &mut Criterion) {
+        let hard = raise_fd_limit();
+        let mut group = c.benchmark_group("process");
+        let quiet = ProcessCollector::builder()
             .network(false)
             .report_errors(true)
             .build()
-            .expect("collector"),
-    );
-    let mut scrape_net = Scrape::new(
-        ProcessCollector::builder()
-            .report_errors(true)
-            .build()
-            .expect("collector"),
-    );
-    let me = procfs::process::Process::myself().expect("procfs myself");
-    let fd_dir = Path::new("/proc/self/fd");
+            .expect("collector");
+        let mut scrape = Scrape::new(
+            ProcessCollector::builder()
+                .network(false)
+                .report_errors(true)
+                .build()
+                .expect("collector"),
+        );
+        let mut scrape_net = Scrape::new(
+            ProcessCollector::builder()
+                .report_errors(true)
+                .build()
+                .expect("collector"),
+        );
+        let me = procfs::process::Process::myself().expect("procfs myself");
+        let fd_dir = Path::new("/proc/self/fd");
 
-    {
-        // The kernel's part: the same reads on held descriptors.
-        let stat = open_file("/proc/self/stat");
-        let limits = open_file("/proc/self/limits");
-        let netstat = open_file("/proc/self/net/netstat");
-        let fds = open_dir(fd_dir);
-        let mut buf = vec![0u8; 8192];
-        group.bench_function(BenchmarkId::new("kernel_files", 1), |b| {
-            b.iter(|| {
-                pread_all(&stat, &mut buf)
-                    + pread_all(&limits, &mut buf)
-                    + pread_all(&netstat, &mut buf)
-                    + rfs::fstat(&fds).expect("fstat").st_size as usize
+        {
+            // The kernel's part: the same reads on held descriptors.
+            let stat = open_file("/proc/self/stat");
+            let limits = open_file("/proc/self/limits");
+            let netstat = open_file("/proc/self/net/netstat");
+            let fds = open_dir(fd_dir);
+            let mut buf = vec![0u8; 8192];
+            group.bench_function(BenchmarkId::new("kernel_files", 1), |b| {
+                b.iter(|| {
+                    pread_all(&stat, &mut buf)
+                        + pread_all(&limits, &mut buf)
+                        + pread_all(&netstat, &mut buf)
+                        + rfs::fstat(&fds).expect("fstat").st_size as usize
+                });
             });
-        });
-        group.bench_function(BenchmarkId::new("kernel_netstat", 1), |b| {
-            b.iter(|| pread_all(&netstat, &mut buf));
-        });
-        // What a scrape without network metrics asks of the kernel.
-        group.bench_function(BenchmarkId::new("kernel_quiet", 1), |b| {
-            b.iter(|| {
-                black_box(std::process::id());
-                pread_all(&stat, &mut buf)
-                    + getrlimit(Resource::Nofile).current.unwrap_or(0) as usize
-                    + getrlimit(Resource::As).current.unwrap_or(0) as usize
-                    + rfs::fstat(&fds).expect("fstat").st_size as usize
+            group.bench_function(BenchmarkId::new("kernel_netstat", 1), |b| {
+                b.iter(|| pread_all(&netstat, &mut buf));
             });
-        });
+            // What a scrape without network metrics asks of the kernel.
+            group.bench_function(BenchmarkId::new("kernel_quiet", 1), |b| {
+                b.iter(|| {
+                    black_box(std::process::id());
+                    pread_all(&stat, &mut buf)
+                        + getrlimit(Resource::Nofile).current.unwrap_or(0) as usize
+                        + getrlimit(Resource::As).current.unwrap_or(0) as usize
+                        + rfs::fstat(&fds).expect("fstat").st_size as usize
+                });
+            });
+        }
+
+        let mut held: Vec<File> = Vec::new();
+        for target in REAL {
+            let target = target.min(hard.saturating_sub(200));
+            let now = quiet.open_fds().expect("open fds");
+            for _ in now..target {
+                held.push(File::open("/dev/null").expect("open /dev/null"));
+            }
+            let n = quiet.open_fds().expect("open fds");
+            eprintln!("process: {n} open descriptors (target {target})");
+
+            group.bench_function(BenchmarkId::new("gather_encode", n), |b| {
+                b.iter(|| scrape.run());
+            });
+            group.bench_function(BenchmarkId::new("gather_encode_net", n), |b| {
+                b.iter(|| scrape_net.run());
+            });
+            group.bench_function(BenchmarkId::new("open_fds", n), |b| {
+                b.iter(|| quiet.open_fds().expect("open fds"));
+            });
+            let dir = open_dir(fd_dir);
+            group.bench_function(BenchmarkId::new("fstat_bare", n), |b| {
+                b.iter(|| rfs::fstat(&dir).expect("fstat").st_size);
+            });
+            group.bench_function(BenchmarkId::new("read_dir_count", n), |b| {
+                b.iter(|| {
+                    std::fs::read_dir(black_box(fd_dir))
+                        .expect("read_dir")
+                        .count()
+                });
+            });
+            group.bench_function(BenchmarkId::new("procfs_fd_count", n), |b| {
+                b.iter(|| me.fd_count().expect("fd_count"));
+            });
+        }
+        group.finish();
+        drop(held);
     }
 
-    let mut held: Vec<File> = Vec::new();
-    for target in REAL {
-        let target = target.min(hard.saturating_sub(200));
-        let now = quiet.open_fds().expect("open fds");
-        for _ in now..target {
-            held.push(File::open("/dev/null").expect("open /dev/null"));
-        }
-        let n = quiet.open_fds().expect("open fds");
-        eprintln!("process: {n} open descriptors (target {target})");
+    fn synthetic(c: &mut Criterion) {
+        const PID: u32 = 4242;
+        let tree = ProcTree::new();
+        tree.write_process(PID, &ProcValues::default(), SYNTHETIC);
+        let collector = || {
+            ProcessCollector::builder()
+                .pid(PID)
+                .proc_root(tree.root())
+                .network(false)
+                .report_errors(true)
+                .build()
+                .expect("collector")
+        };
+        let counter = collector();
+        assert_eq!(counter.open_fds().expect("count"), SYNTHETIC as u64);
+        let mut scrape = Scrape::new(collector());
+        let fd_dir = tree.pid_dir(PID).join("fd");
+        let dir = open_dir(&fd_dir);
+        let mut buf = vec![MaybeUninit::uninit(); DENTS_BUF];
+        assert_eq!(getdents_bare(&dir, &mut buf), SYNTHETIC as u64 + 2);
+        let theirs = procfs::process::Process::new_with_root(tree.pid_dir(PID)).expect("procfs");
+        eprintln!(
+            "process: synthetic root; procfs fd_count() says {}, the directory has {SYNTHETIC}",
+            theirs.fd_count().expect("fd_count")
+        );
 
+        // Criterion runs one benchmark after the other, and on this machine a
+        // 300 ms directory walk drifts by 10% between them: compare the
+        // fallback with the bare loop in alternation too.
+        let (mut ours, mut bare) = (Vec::new(), Vec::new());
+        for _ in 0..15 {
+            let t = Instant::now();
+            black_box(counter.open_fds().expect("count"));
+            ours.push(t.elapsed());
+            let t = Instant::now();
+            black_box(getdents_bare(&dir, &mut buf));
+            bare.push(t.elapsed());
+        }
+        ours.sort();
+        bare.sort();
+        let (ours, bare) = (ours[ours.len() / 2], bare[bare.len() / 2]);
+        eprintln!(
+            "process: alternating at {SYNTHETIC} entries: open_fds median {ours:?}, bare getdents64 median {bare:?}, ratio {:.3}",
+            ours.as_secs_f64() / bare.as_secs_f64()
+        );
+
+        let mut group = c.benchmark_group("process");
+        group.sample_size(20);
+        let n = SYNTHETIC;
         group.bench_function(BenchmarkId::new("gather_encode", n), |b| {
             b.iter(|| scrape.run());
         });
-        group.bench_function(BenchmarkId::new("gather_encode_net", n), |b| {
-            b.iter(|| scrape_net.run());
-        });
         group.bench_function(BenchmarkId::new("open_fds", n), |b| {
-            b.iter(|| quiet.open_fds().expect("open fds"));
+            b.iter(|| counter.open_fds().expect("count"));
         });
-        let dir = open_dir(fd_dir);
-        group.bench_function(BenchmarkId::new("fstat_bare", n), |b| {
-            b.iter(|| rfs::fstat(&dir).expect("fstat").st_size);
+        group.bench_function(BenchmarkId::new("getdents_bare", n), |b| {
+            b.iter(|| getdents_bare(&dir, &mut buf));
         });
         group.bench_function(BenchmarkId::new("read_dir_count", n), |b| {
-            b.iter(|| {
-                std::fs::read_dir(black_box(fd_dir))
-                    .expect("read_dir")
-                    .count()
-            });
+            b.iter(|| std::fs::read_dir(&fd_dir).expect("read_dir").count());
         });
         group.bench_function(BenchmarkId::new("procfs_fd_count", n), |b| {
-            b.iter(|| me.fd_count().expect("fd_count"));
+            b.iter(|| theirs.fd_count().expect("fd_count"));
         });
+        group.finish();
     }
-    group.finish();
-    drop(held);
-}
 
-fn synthetic(c: &mut Criterion) {
-    const PID: u32 = 4242;
-    let tree = ProcTree::new();
-    tree.write_process(PID, &ProcValues::default(), SYNTHETIC);
-    let collector = || {
-        ProcessCollector::builder()
-            .pid(PID)
-            .proc_root(tree.root())
-            .network(false)
-            .report_errors(true)
-            .build()
-            .expect("collector")
-    };
-    let counter = collector();
-    assert_eq!(counter.open_fds().expect("count"), SYNTHETIC as u64);
-    let mut scrape = Scrape::new(collector());
-    let fd_dir = tree.pid_dir(PID).join("fd");
-    let dir = open_dir(&fd_dir);
-    let mut buf = vec![MaybeUninit::uninit(); DENTS_BUF];
-    assert_eq!(getdents_bare(&dir, &mut buf), SYNTHETIC as u64 + 2);
-    let theirs = procfs::process::Process::new_with_root(tree.pid_dir(PID)).expect("procfs");
-    eprintln!(
-        "process: synthetic root; procfs fd_count() says {}, the directory has {SYNTHETIC}",
-        theirs.fd_count().expect("fd_count")
-    );
-
-    // Criterion runs one benchmark after the other, and on this machine a
-    // 300 ms directory walk drifts by 10% between them: compare the
-    // fallback with the bare loop in alternation too.
-    let (mut ours, mut bare) = (Vec::new(), Vec::new());
-    for _ in 0..15 {
-        let t = Instant::now();
-        black_box(counter.open_fds().expect("count"));
-        ours.push(t.elapsed());
-        let t = Instant::now();
-        black_box(getdents_bare(&dir, &mut buf));
-        bare.push(t.elapsed());
+    criterion_group! {
+        name = benches;
+        config = common::config();
+        targets = real, synthetic
     }
-    ours.sort();
-    bare.sort();
-    let (ours, bare) = (ours[ours.len() / 2], bare[bare.len() / 2]);
+}
+
+#[cfg(all(target_os = "linux", feature = "process"))]
+criterion::criterion_main!(linux::benches);
+
+#[cfg(not(all(target_os = "linux", feature = "process")))]
+fn main() {
     eprintln!(
-        "process: alternating at {SYNTHETIC} entries: open_fds median {ours:?}, bare getdents64 median {bare:?}, ratio {:.3}",
-        ours.as_secs_f64() / bare.as_secs_f64()
+        "benches/process.rs measures Linux procfs with the `process` feature: nothing to run"
     );
-
-    let mut group = c.benchmark_group("process");
-    group.sample_size(20);
-    let n = SYNTHETIC;
-    group.bench_function(BenchmarkId::new("gather_encode", n), |b| {
-        b.iter(|| scrape.run());
-    });
-    group.bench_function(BenchmarkId::new("open_fds", n), |b| {
-        b.iter(|| counter.open_fds().expect("count"));
-    });
-    group.bench_function(BenchmarkId::new("getdents_bare", n), |b| {
-        b.iter(|| getdents_bare(&dir, &mut buf));
-    });
-    group.bench_function(BenchmarkId::new("read_dir_count", n), |b| {
-        b.iter(|| std::fs::read_dir(&fd_dir).expect("read_dir").count());
-    });
-    group.bench_function(BenchmarkId::new("procfs_fd_count", n), |b| {
-        b.iter(|| theirs.fd_count().expect("fd_count"));
-    });
-    group.finish();
 }
-
-criterion_group! {
-    name = benches;
-    config = common::config();
-    targets = real, synthetic
-}
-criterion_main!(benches);

@@ -649,7 +649,7 @@ impl GatherState {
         let hint = desc.slot_hint();
         let p = if families
             .get(hint)
-            .is_some_and(|f| *f.name == *desc.fq_name())
+            .is_some_and(|f| Arc::ptr_eq(&f.name, desc.name_arc()) || *f.name == *desc.fq_name())
         {
             hint
         } else {

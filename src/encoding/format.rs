@@ -47,6 +47,17 @@ pub(crate) fn write_float(out: &mut Vec<u8>, v: f64) {
         }
     }
 
+    // Whole numbers below 2^53 (byte counts, large counters): the shortest
+    // round-trip digits are the integer's own, trailing zeros dropped, as
+    // doubles there are at most 1 apart. Spares the float printer.
+    if v.abs() < 9_007_199_254_740_992.0 {
+        let i = v as i64;
+        if i as f64 == v {
+            write_whole_exponent(out, i);
+            return;
+        }
+    }
+
     let mut ryu_buf = ryu::Buffer::new();
     let d = Digits::shortest(v.abs(), &mut ryu_buf);
     let digits = d.as_slice();
@@ -90,6 +101,27 @@ pub(crate) fn write_float(out: &mut Vec<u8>, v: f64) {
         out.extend(std::iter::repeat_n(b'0', d.dp.unsigned_abs() as usize));
         out.extend_from_slice(digits);
     }
+}
+
+/// Appends a whole `i` with `1e6 <= |i| < 2^53` in Go's `%e` shape:
+/// `-1.234e+06`.
+fn write_whole_exponent(out: &mut Vec<u8>, i: i64) {
+    let mut buf = itoa::Buffer::new();
+    let all = buf.format(i.unsigned_abs()).as_bytes();
+    let digits = &all[..all.iter().rposition(|&d| d != b'0').map_or(1, |p| p + 1)];
+    let exp = all.len() - 1;
+    debug_assert!((6..16).contains(&exp));
+    if i < 0 {
+        out.push(b'-');
+    }
+    out.push(digits[0]);
+    if digits.len() > 1 {
+        out.push(b'.');
+        out.extend_from_slice(&digits[1..]);
+    }
+    out.extend_from_slice(b"e+");
+    out.push(b'0' + (exp / 10) as u8);
+    out.push(b'0' + (exp % 10) as u8);
 }
 
 /// Appends a count as client_golang writes it: converted to a float and
@@ -523,6 +555,12 @@ mod tests {
             (1e15, "1e+15"),
             (1e16, "1e+16"),
             (9007199254740992.0, "9.007199254740992e+15"),
+            (9007199254740991.0, "9.007199254740991e+15"),
+            (-9007199254740991.0, "-9.007199254740991e+15"),
+            (4503599627370497.0, "4.503599627370497e+15"),
+            (1_000_001.0, "1.000001e+06"),
+            (-2_625_536.0, "-2.625536e+06"),
+            (3_500_000_000.0, "3.5e+09"),
             (1e20, "1e+20"),
             (1e21, "1e+21"),
             (1e23, "1e+23"),
@@ -652,6 +690,11 @@ mod tests {
                 prop_assert_eq!(s.as_str(), "0");
             }
             prop_assert_eq!(s, go_reference(v));
+        }
+
+        #[test]
+        fn whole_floats_match_go(i in -(1i64 << 53) + 1..(1i64 << 53)) {
+            prop_assert_eq!(float(i as f64), go_reference(i as f64));
         }
 
         #[test]

@@ -14,6 +14,9 @@ use rustix::process::{getrlimit, Resource};
 
 use super::{Emit, Failure, Source, Which};
 
+#[path = "times.rs"]
+mod times;
+
 /// Largest proc file read; a longer one is malformed.
 const MAX_FILE: usize = 1 << 20;
 /// First size of the read buffer: every file read fits in it on today's
@@ -56,6 +59,9 @@ struct Handles {
     /// belong to the process it names.
     dir: OwnedFd,
     stat: Option<OwnedFd>,
+    /// Own process only: `statm` and the `task` directory.
+    statm: Option<OwnedFd>,
+    task: Option<OwnedFd>,
     limits: Option<OwnedFd>,
     netstat: Option<OwnedFd>,
     fds: Option<FdDir>,
@@ -96,30 +102,13 @@ impl State {
             emit.fail(f);
             return;
         }
-        // `stat` first: a failure there means the process is gone (or the
-        // pid now names another one), and everything is reopened.
-        match self.read(root, pid, Source::Stat).and_then(|n| {
-            parse_stat(&self.buf[..n]).map_err(|what| Failure::Malformed(Source::Stat, what))
-        }) {
-            Ok(st) => {
-                emit.value(Which::CpuSeconds, (st.utime + st.stime) as f64 / self.ticks);
-                emit.value(Which::VirtualBytes, st.vsize as f64);
-                emit.value(Which::ResidentBytes, st.rss as f64 * self.page_size);
-                emit.value(Which::Threads, st.threads as f64);
-                match self.start_time(root, st.start_ticks) {
-                    Ok(t) => emit.value(Which::StartTime, t),
-                    Err(f) => emit.fail(f),
-                }
-            }
-            Err(f) => {
-                emit.fail(f);
-                if self.open.is_none() {
-                    // The process is gone: its other files fail alike.
-                    return;
-                }
-            }
-        }
         let own = self.open.as_ref().is_some_and(|h| h.own);
+        if own {
+            self.own_usage(root, pid, emit);
+        } else if !self.stat_file(root, pid, emit) {
+            // The process is gone: its other files fail alike.
+            return;
+        }
         let limits = if own {
             // The same numbers as `<pid>/limits`, without the kernel
             // printing the file (most of a scrape's cost otherwise).
@@ -159,6 +148,100 @@ impl State {
         }
     }
 
+    /// CPU, memory, threads and start time from `<pid>/stat`; false if
+    /// the process is gone.
+    fn stat_file(&mut self, root: &Path, pid: u32, emit: &mut Emit<'_, '_, '_>) -> bool {
+        // A failure here means the process is gone (or the pid now names
+        // another one), and everything is reopened.
+        match self.read(root, pid, Source::Stat).and_then(|n| {
+            parse_stat(&self.buf[..n]).map_err(|what| Failure::Malformed(Source::Stat, what))
+        }) {
+            Ok(st) => {
+                emit.value(Which::CpuSeconds, (st.utime + st.stime) as f64 / self.ticks);
+                emit.value(Which::VirtualBytes, st.vsize as f64);
+                emit.value(Which::ResidentBytes, st.rss as f64 * self.page_size);
+                emit.value(Which::Threads, st.threads as f64);
+                match self.start_time(root, st.start_ticks) {
+                    Ok(t) => emit.value(Which::StartTime, t),
+                    Err(f) => emit.fail(f),
+                }
+                true
+            }
+            Err(f) => {
+                emit.fail(f);
+                self.open.is_some()
+            }
+        }
+    }
+
+    /// The same numbers as [`State::stat_file`] for the collecting process
+    /// itself, from cheaper sources than the kernel printing 52 fields of
+    /// `stat`: `times` (utime + stime in clock ticks), `statm` (the same
+    /// vsize; resident pages summed over the per-CPU counters, where `stat`
+    /// reads them unsummed and can lag by a few dozen pages) and the link
+    /// count of `task` (two plus the threads). `stat` is read once, for the
+    /// start time.
+    fn own_usage(&mut self, root: &Path, pid: u32, emit: &mut Emit<'_, '_, '_>) {
+        emit.value(
+            Which::CpuSeconds,
+            times::own_cpu_ticks() as f64 / self.ticks,
+        );
+        match self.read(root, pid, Source::Statm).and_then(|n| {
+            parse_statm(&self.buf[..n]).map_err(|what| Failure::Malformed(Source::Statm, what))
+        }) {
+            Ok((size, resident)) => {
+                emit.value(Which::VirtualBytes, size as f64 * self.page_size);
+                emit.value(Which::ResidentBytes, resident as f64 * self.page_size);
+            }
+            Err(f) => emit.fail(f),
+        }
+        match self.own_threads() {
+            Ok(n) => emit.value(Which::Threads, n as f64),
+            Err(f) => emit.fail(f),
+        }
+        let cached = self.open.as_ref().and_then(|h| h.start_time);
+        let start = match cached {
+            Some(t) => Ok(t),
+            None => self
+                .read(root, pid, Source::Stat)
+                .and_then(|n| {
+                    parse_stat(&self.buf[..n])
+                        .map_err(|what| Failure::Malformed(Source::Stat, what))
+                })
+                .and_then(|st| {
+                    // Read once: let the descriptor go.
+                    if let Some(h) = self.open.as_mut() {
+                        h.stat = None;
+                    }
+                    self.start_time(root, st.start_ticks)
+                }),
+        };
+        match start {
+            Ok(t) => emit.value(Which::StartTime, t),
+            Err(f) => emit.fail(f),
+        }
+    }
+
+    /// The number of threads of the own process: the link count of its
+    /// `task` directory is two plus the number of threads.
+    fn own_threads(&mut self) -> Result<u64, Failure> {
+        let io = |e: io::Error| Failure::Io(Source::TaskDir, e);
+        let Some(h) = self.open.as_mut() else {
+            return Err(io(io::ErrorKind::NotFound.into()));
+        };
+        let task = match &h.task {
+            Some(fd) => fd,
+            None => h
+                .task
+                .insert(open_at(&h.dir, relative(Source::TaskDir), OFlags::DIRECTORY).map_err(io)?),
+        };
+        let links = rfs::fstat(task).map_err(|e| io(e.into()))?.st_nlink;
+        match (links as u64).checked_sub(2) {
+            Some(n) if n > 0 => Ok(n),
+            _ => Err(Failure::Malformed(Source::TaskDir, "link count below 3")),
+        }
+    }
+
     pub(super) fn open_fds(&mut self, root: &Path, pid: u32) -> Result<u64, Failure> {
         self.ensure_open(root, pid)?;
         self.count_fds(root, pid)
@@ -189,6 +272,8 @@ impl State {
             own,
             dir,
             stat: None,
+            statm: None,
+            task: None,
             limits: None,
             netstat: None,
             fds: None,
@@ -212,6 +297,7 @@ impl State {
             };
             let slot = match source {
                 Source::Stat => &mut h.stat,
+                Source::Statm => &mut h.statm,
                 Source::Limits => &mut h.limits,
                 _ => &mut h.netstat,
             };
@@ -315,6 +401,8 @@ impl State {
 fn relative(source: Source) -> &'static str {
     match source {
         Source::Stat => "stat",
+        Source::Statm => "statm",
+        Source::TaskDir => "task",
         Source::Limits => "limits",
         Source::FdDir => "fd",
         Source::Netstat => "net/netstat",
@@ -425,6 +513,17 @@ fn parse_stat(b: &[u8]) -> Result<Stat, &'static str> {
         vsize,
         rss,
     })
+}
+
+/// Total and resident pages, the first two fields of `<pid>/statm`.
+fn parse_statm(b: &[u8]) -> Result<(u64, u64), &'static str> {
+    let mut fields = words(b.trim_ascii_end());
+    let size = fields.next().and_then(parse_u64).ok_or("size (field 1)")?;
+    let resident = fields
+        .next()
+        .and_then(parse_u64)
+        .ok_or("resident (field 2)")?;
+    Ok((size, resident))
 }
 
 /// The soft limits of `<pid>/limits` the collector reports.
@@ -578,6 +677,81 @@ mod tests {
             parse_limits(b"Max open files  1  1  files\n"),
             Err("no Max address space line")
         );
+    }
+
+    /// Reads `f` until two readings in a row agree: the values move while
+    /// other tests run, and a pair read back to back then agrees.
+    fn settled<T: PartialEq + std::fmt::Debug>(f: impl Fn() -> (T, T)) -> (T, T) {
+        let mut last = f();
+        for _ in 0..50 {
+            if last.0 == last.1 {
+                return last;
+            }
+            last = f();
+        }
+        last
+    }
+
+    #[test]
+    fn own_usage_sources_agree_with_stat() {
+        let open = |p: &str| rfs::open(p, OFlags::RDONLY, Mode::empty()).unwrap();
+        let (stat, statm) = (open("/proc/self/stat"), open("/proc/self/statm"));
+        let task = rfs::open(
+            "/proc/self/task",
+            OFlags::RDONLY | OFlags::DIRECTORY,
+            Mode::empty(),
+        )
+        .unwrap();
+        let read_stat = || {
+            let mut buf = Vec::new();
+            let n = read_whole(&stat, &mut buf).unwrap();
+            parse_stat(&buf[..n]).unwrap()
+        };
+        let read_statm = || {
+            let mut buf = Vec::new();
+            let n = read_whole(&statm, &mut buf).unwrap();
+            parse_statm(&buf[..n]).unwrap()
+        };
+        let barrier = std::sync::Barrier::new(4);
+        std::thread::scope(|s| {
+            for _ in 0..3 {
+                s.spawn(|| {
+                    barrier.wait();
+                    barrier.wait();
+                });
+            }
+            barrier.wait();
+            let threads = settled(|| {
+                let links = rfs::fstat(&task).unwrap().st_nlink as u64;
+                (links - 2, read_stat().threads)
+            });
+            assert_eq!(threads.0, threads.1);
+            assert!(threads.0 >= 4, "{threads:?}");
+            barrier.wait();
+        });
+        let cpu = settled(|| {
+            let st = read_stat();
+            (times::own_cpu_ticks(), st.utime + st.stime)
+        });
+        assert_eq!(cpu.0, cpu.1);
+        let page = rustix::param::page_size() as u64;
+        let (vsize, rss) = settled(|| {
+            let st = read_stat();
+            let (size, resident) = read_statm();
+            ((size * page, st.vsize), (resident, st.rss as u64))
+        });
+        assert_eq!(vsize.0, vsize.1);
+        // `statm` sums the per-CPU page counters; `stat` reads them without
+        // the sum, so its rss can lag by a few batches of pages.
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+        assert!(
+            rss.0.abs_diff(rss.1) <= 256 * cpus,
+            "statm resident {} against stat rss {}",
+            rss.0,
+            rss.1
+        );
+        assert_eq!(parse_statm(b"5 3 1 1 0 2 0\n"), Ok((5, 3)));
+        assert_eq!(parse_statm(b"5\n"), Err("resident (field 2)"));
     }
 
     #[test]

@@ -7,14 +7,22 @@
 //! |---|---|---|
 //! | `process_cpu_seconds_total` | counter | `<pid>/stat` utime + stime over the clock tick |
 //! | `process_open_fds` | gauge | `<pid>/fd`, counted without listing it |
-//! | `process_max_fds` | gauge | `<pid>/limits` (`getrlimit` for the own process), soft limit of open files |
+//! | `process_max_fds` | gauge | `<pid>/limits`, soft limit of open files |
 //! | `process_virtual_memory_bytes` | gauge | `<pid>/stat` vsize |
-//! | `process_virtual_memory_max_bytes` | gauge | as `process_max_fds`, soft limit of address space |
+//! | `process_virtual_memory_max_bytes` | gauge | `<pid>/limits`, soft limit of address space |
 //! | `process_resident_memory_bytes` | gauge | `<pid>/stat` rss times the page size |
 //! | `process_start_time_seconds` | gauge | boot time (`stat`) + `<pid>/stat` starttime |
 //! | `process_threads` | gauge | `<pid>/stat` num_threads |
 //! | `process_network_receive_bytes_total` | counter | `<pid>/net/netstat` `IpExt` InOctets |
 //! | `process_network_transmit_bytes_total` | counter | `<pid>/net/netstat` `IpExt` OutOctets |
+//!
+//! For the collecting process itself (the default) the same numbers come
+//! from cheaper sources, as the kernel printing `stat` and `limits` is most
+//! of a scrape's cost: `times` for utime + stime, `statm` for the memory
+//! (its resident count is the exact sum of the kernel's per-CPU counters,
+//! where `stat` may lag by a few dozen pages), the link count of `task`
+//! for the threads, `getrlimit` for the limits; `stat` is read once, for
+//! the start time.
 //!
 //! Names, types and help texts are client_golang's (`process_threads` is
 //! ours); an unlimited limit is reported as client_golang reports it,
@@ -23,17 +31,14 @@
 //!
 //! # What it costs
 //!
-//! The collector keeps the process's proc directory and files open (the
-//! directory, `stat`, `net/netstat`, the `fd` directory and, for another
-//! process, `limits`: up to five descriptors, counted in
-//! `process_open_fds`) and re-reads them in place, into buffers reused
-//! across gathers. For its own process the limits come from `getrlimit`,
-//! which gives the same numbers as `limits` without the kernel printing
-//! the file. The open descriptors are counted with one `fstat` of the `fd`
-//! directory, whose size is the count on Linux 6.2 and later when the root
-//! is a real procfs. On older kernels and other file systems it falls back
-//! to `getdents64` into a reused buffer, counting entries: time grows with
-//! the number of descriptors, memory and allocations do not.
+//! The collector keeps the process's proc directory and the files it
+//! reads open (at most five descriptors, counted in `process_open_fds`)
+//! and re-reads them in place, into buffers reused across gathers. The
+//! open descriptors are counted with one `fstat` of the `fd` directory,
+//! whose size is the count on Linux 6.2 and later when the root is a real
+//! procfs. On older kernels and other file systems it falls back to
+//! `getdents64` into a reused buffer, counting entries: time grows with the
+//! number of descriptors, memory and allocations do not.
 //! Nothing is ever allocated per descriptor. `benches/process.rs` has the
 //! figures.
 //!
@@ -194,6 +199,10 @@ pub(crate) enum Source {
     PidDir,
     /// `<root>/<pid>/stat`
     Stat,
+    /// `<root>/<pid>/statm`
+    Statm,
+    /// `<root>/<pid>/task`
+    TaskDir,
     /// `<root>/<pid>/limits`
     Limits,
     /// `<root>/<pid>/fd`
@@ -210,6 +219,8 @@ impl Source {
         match self {
             Self::PidDir => pid_dir(),
             Self::Stat => pid_dir().join("stat"),
+            Self::Statm => pid_dir().join("statm"),
+            Self::TaskDir => pid_dir().join("task"),
             Self::Limits => pid_dir().join("limits"),
             Self::FdDir => pid_dir().join("fd"),
             Self::Netstat => pid_dir().join("net/netstat"),

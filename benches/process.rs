@@ -13,8 +13,10 @@
 //!   held `stat`, `limits` and `net/netstat`, and an `fstat` of `fd`.
 //! - `process/kernel_netstat/1`: `pread` of the held `net/netstat` alone.
 //! - `process/kernel_quiet/1`: what a scrape without network metrics asks
-//!   of the kernel: `getpid`, `pread` of `stat`, two `getrlimit`, `fstat`
-//!   of `fd`.
+//!   of the kernel: `getpid`, `times`, `pread` of `statm`, `fstat` of
+//!   `task` and of `fd`, two `getrlimit`.
+//! - `process/kernel_stat/1`: `pread` of `stat`, which the collector reads
+//!   only once for its own process.
 //! - `process/fstat_bare/{N}`: `fstat` of a held `/proc/self/fd`: the floor
 //!   of `open_fds`.
 //! - `process/open_fds/{N}`: [`ProcessCollector::open_fds`], the count a
@@ -122,6 +124,21 @@ mod linux {
         rustix::io::pread(fd, buf, 0).expect("pread")
     }
 
+    /// utime + stime of this process in clock ticks, as the collector reads
+    /// them.
+    fn cpu_ticks() -> u64 {
+        let mut t = libc::tms {
+            tms_utime: 0,
+            tms_stime: 0,
+            tms_cutime: 0,
+            tms_cstime: 0,
+        };
+        // SAFETY: `times` writes one `tms` through a pointer to a live,
+        // aligned `tms` of this frame.
+        unsafe { libc::times(&mut t) };
+        (t.tms_utime + t.tms_stime) as u64
+    }
+
     /// A registry holding only `collector`, and a gather + encode step.
     struct Scrape {
         registry: Registry,
@@ -195,18 +212,26 @@ mod linux {
                 b.iter(|| pread_all(&netstat, &mut buf));
             });
             // What a scrape without network metrics asks of the kernel.
-            group.bench_function(BenchmarkId::new("kernel_quiet", 1), |b| {
-                b.iter(|| {
-                    black_box(std::process::id());
-                    pread_all(&stat, &mut buf)
-                        + getrlimit(Resource::Nofile).current.unwrap_or(0) as usize
-                        + getrlimit(Resource::As).current.unwrap_or(0) as usize
-                        + rfs::fstat(&fds).expect("fstat").st_size as usize
-                });
+        let statm = open_file("/proc/self/statm");
+        let task = open_dir(Path::new("/proc/self/task"));
+        group.bench_function(BenchmarkId::new("kernel_quiet", 1), |b| {
+            b.iter(|| {
+                black_box(std::process::id());
+                black_box(cpu_ticks());
+                pread_all(&statm, &mut buf)
+                    + rfs::fstat(&task).expect("fstat").st_nlink as usize
+                    + getrlimit(Resource::Nofile).current.unwrap_or(0) as usize
+                    + getrlimit(Resource::As).current.unwrap_or(0) as usize
+                    + rfs::fstat(&fds).expect("fstat").st_size as usize
             });
-        }
+        });
+        // What `stat` alone costs, which the own process avoids.
+        group.bench_function(BenchmarkId::new("kernel_stat", 1), |b| {
+            b.iter(|| pread_all(&stat, &mut buf));
+        });
+    }
 
-        let mut held: Vec<File> = Vec::new();
+    let mut held: Vec<File> = Vec::new();
         for target in REAL {
             let target = target.min(hard.saturating_sub(200));
             let now = quiet.open_fds().expect("open fds");

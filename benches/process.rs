@@ -212,26 +212,26 @@ mod linux {
                 b.iter(|| pread_all(&netstat, &mut buf));
             });
             // What a scrape without network metrics asks of the kernel.
-        let statm = open_file("/proc/self/statm");
-        let task = open_dir(Path::new("/proc/self/task"));
-        group.bench_function(BenchmarkId::new("kernel_quiet", 1), |b| {
-            b.iter(|| {
-                black_box(std::process::id());
-                black_box(cpu_ticks());
-                pread_all(&statm, &mut buf)
-                    + rfs::fstat(&task).expect("fstat").st_nlink as usize
-                    + getrlimit(Resource::Nofile).current.unwrap_or(0) as usize
-                    + getrlimit(Resource::As).current.unwrap_or(0) as usize
-                    + rfs::fstat(&fds).expect("fstat").st_size as usize
+            let statm = open_file("/proc/self/statm");
+            let task = open_dir(Path::new("/proc/self/task"));
+            group.bench_function(BenchmarkId::new("kernel_quiet", 1), |b| {
+                b.iter(|| {
+                    black_box(std::process::id());
+                    black_box(cpu_ticks());
+                    pread_all(&statm, &mut buf)
+                        + rfs::fstat(&task).expect("fstat").st_nlink as usize
+                        + getrlimit(Resource::Nofile).current.unwrap_or(0) as usize
+                        + getrlimit(Resource::As).current.unwrap_or(0) as usize
+                        + rfs::fstat(&fds).expect("fstat").st_size as usize
+                });
             });
-        });
-        // What `stat` alone costs, which the own process avoids.
-        group.bench_function(BenchmarkId::new("kernel_stat", 1), |b| {
-            b.iter(|| pread_all(&stat, &mut buf));
-        });
-    }
+            // What `stat` alone costs, which the own process avoids.
+            group.bench_function(BenchmarkId::new("kernel_stat", 1), |b| {
+                b.iter(|| pread_all(&stat, &mut buf));
+            });
+        }
 
-    let mut held: Vec<File> = Vec::new();
+        let mut held: Vec<File> = Vec::new();
         for target in REAL {
             let target = target.min(hard.saturating_sub(200));
             let now = quiet.open_fds().expect("open fds");

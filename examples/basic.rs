@@ -1,5 +1,6 @@
-//! Builds a small registry, records a few values and prints its text
-//! exposition (format 0.0.4) to stdout.
+//! Builds a small registry (a few instruments and the process collector),
+//! records a few values and prints its text exposition (format 0.0.4) to
+//! stdout.
 //!
 //! Run with `cargo run --example basic`.
 
@@ -26,6 +27,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     registry.register(requests.clone())?;
     registry.register(in_flight.clone())?;
     registry.register(latency.clone())?;
+    // Opt-in, like everything in a registry: this process's CPU, memory,
+    // file descriptors, threads and network traffic.
+    registry.register(promclient::process::ProcessCollector::new())?;
 
     // A few requests' worth of instrumentation.
     for (method, code, seconds) in [

@@ -32,19 +32,21 @@
 //!
 //! Medians on the 2-core dev machine (Linux 6.18), one run of
 //! `cargo bench --bench process` on 2026-11-21, while the machine was
-//! slow (`net/netstat` took 47 us against ~28 us when the targets were
+//! slow (`net/netstat` took 59 us against ~28 us when the targets were
 //! set):
 //!
 //! | descriptors | gather_encode | gather_encode_net | open_fds | fstat_bare | read_dir_count | procfs_fd_count | getdents_bare |
 //! |---|---|---|---|---|---|---|---|
-//! | 100 | 8.28 us | 60.9 us | 0.80 us | 0.43 us | 57.1 us | 1.66 us | |
-//! | 10,000 | 8.78 us | 66.2 us | 1.01 us | 0.64 us | 10.1 ms | 1.81 us | |
-//! | 19,000 | 9.59 us | 57.3 us | 1.12 us | 0.76 us | 18.6 ms | 2.07 us | |
-//! | 1,000,000 (tmpfs) | 313 ms | | 346 ms | | 372 ms | 1.25 us (wrong count) | 315 ms |
+//! | 100 | 5.89 us | 49.6 us | 0.72 us | 0.44 us | 57.1 us | 1.52 us | |
+//! | 10,000 | 6.90 us | 67.8 us | 0.95 us | 0.50 us | 9.63 ms | 1.93 us | |
+//! | 19,000 | 6.52 us | 57.2 us | 1.30 us | 0.77 us | 16.7 ms | 1.78 us | |
+//! | 1,000,000 (tmpfs) | 363 ms | | 367 ms | | 351 ms | 1.20 us (wrong count) | 348 ms |
 //!
-//! Kernel floors in the same run: `kernel_quiet` 6.84 us, `kernel_netstat`
-//! 47.1 us, `kernel_files` 55.1 us. At 1,000,000 entries, alternating
-//! (printed by the bench): the fallback takes 1.02x the bare loop.
+//! Kernel floors in the same run: `kernel_quiet` 4.70 us, `kernel_stat`
+//! 4.45 us, `kernel_netstat` 59.3 us, `kernel_files` 71.8 us. Between
+//! benchmarks the machine drifts by 20% and more: compare within a row
+//! with care. At 1,000,000 entries, alternating (printed by the bench):
+//! the fallback takes 1.02x the bare loop.
 //!
 //! Run with `cargo bench --bench process`.
 

@@ -1,7 +1,8 @@
 //! Linux: procfs files held open and re-read in place, descriptors counted
 //! with one `fstat` or, failing that, `getdents64` into a reused buffer.
 //!
-//! All system calls go through `rustix`'s safe wrappers: this file has no
+//! All system calls go through `rustix`'s safe wrappers, except `times`
+//! (`times.rs`, the collector's one `unsafe` call): this file has no
 //! `unsafe`.
 
 use std::io;
@@ -20,7 +21,7 @@ mod times;
 /// Largest proc file read; a longer one is malformed.
 const MAX_FILE: usize = 1 << 20;
 /// First size of the read buffer: every file read fits in it on today's
-/// kernels (`net/netstat` is the longest, about 3 KiB).
+/// kernels (`net/netstat` is the longest, about 4 KiB).
 const FIRST_BUF: usize = 8 * 1024;
 /// `getdents64` buffer, in bytes: about 2,000 entries of a fd directory per
 /// call.
@@ -52,8 +53,8 @@ pub(super) struct State {
 /// re-read from offset 0 on every gather.
 struct Handles {
     pid: u32,
-    /// Whether `<root>/<pid>` is this very process: its limits then come
-    /// from `getrlimit`.
+    /// Whether `<root>/<pid>` is this very process: its usage then comes
+    /// from `times`, `statm` and `task`, its limits from `getrlimit`.
     own: bool,
     /// `<root>/<pid>`: the others are opened relative to it, so they all
     /// belong to the process it names.

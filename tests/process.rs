@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use promclient::encoding::text::encode;
-use promclient::process::ProcessCollector;
+use promclient::process::{ProcessCollector, ProcessCollectorBuilder};
 use promclient::{CollectError, Collector, ProcessError, Registry, Snapshot, Value};
 
 #[path = "common/proc_tree.rs"]
@@ -28,6 +28,14 @@ fn ticks() -> f64 {
 
 fn page_size() -> f64 {
     rustix::param::page_size() as f64
+}
+
+/// A collector of `pid` under the synthetic `tree`, reporting errors.
+fn on_tree(tree: &ProcTree, pid: u32) -> ProcessCollectorBuilder {
+    ProcessCollector::builder()
+        .pid(pid)
+        .proc_root(tree.root())
+        .report_errors(true)
 }
 
 /// Every single-series family of a snapshot, by name.
@@ -102,12 +110,7 @@ fn synthetic_root_yields_exactly_the_files_values() {
     let tree = ProcTree::new();
     let v = ProcValues::default();
     tree.write_process(4242, &v, 37);
-    let collector = ProcessCollector::builder()
-        .pid(4242)
-        .proc_root(tree.root())
-        .report_errors(true)
-        .build()
-        .unwrap();
+    let collector = on_tree(&tree, 4242).build().unwrap();
     let snapshot = gather(collector).expect("no errors");
     assert_eq!(values(&snapshot), expected(&v, 37));
 
@@ -139,12 +142,7 @@ fn values_follow_the_files_between_gathers() {
     let mut v = ProcValues::default();
     tree.write_process(7, &v, 3);
     let registry = Registry::new();
-    let collector = ProcessCollector::builder()
-        .pid(7)
-        .proc_root(tree.root())
-        .report_errors(true)
-        .build()
-        .unwrap();
+    let collector = on_tree(&tree, 7).build().unwrap();
     registry.register(collector).unwrap();
     let mut snapshot = Snapshot::new();
     registry.gather_into(&mut snapshot).unwrap();
@@ -172,12 +170,9 @@ fn namespace_prefixes_names_and_network_can_be_off() {
     let tree = ProcTree::new();
     let v = ProcValues::default();
     tree.write_process(11, &v, 2);
-    let collector = ProcessCollector::builder()
-        .pid(11)
-        .proc_root(tree.root())
+    let collector = on_tree(&tree, 11)
         .namespace("host")
         .network(false)
-        .report_errors(true)
         .build()
         .unwrap();
     let described: Vec<String> = collector
@@ -290,15 +285,7 @@ fn a_missing_process_is_a_typed_error_or_skipped() {
     let _s = serial();
     let tree = ProcTree::new();
     tree.write_process(1, &ProcValues::default(), 1);
-    let err = gather(
-        ProcessCollector::builder()
-            .pid(999_999)
-            .proc_root(tree.root())
-            .report_errors(true)
-            .build()
-            .unwrap(),
-    )
-    .unwrap_err();
+    let err = gather(on_tree(&tree, 999_999).build().unwrap()).unwrap_err();
     let errors = process_errors(&err);
     assert_eq!(errors.len(), 1, "{errors:?}");
     match errors[0] {
@@ -331,15 +318,7 @@ fn malformed_files_lose_only_their_own_metrics() {
     std::fs::write(dir.join("stat"), "5 (truncated) S 1 2 3\n").unwrap();
     std::fs::write(dir.join("net/netstat"), "TcpExt: A B\nTcpExt: 1 2\n").unwrap();
     std::fs::remove_file(dir.join("limits")).unwrap();
-    let err = gather(
-        ProcessCollector::builder()
-            .pid(5)
-            .proc_root(tree.root())
-            .report_errors(true)
-            .build()
-            .unwrap(),
-    )
-    .unwrap_err();
+    let err = gather(on_tree(&tree, 5).build().unwrap()).unwrap_err();
     let mut errors: Vec<String> = process_errors(&err)
         .iter()
         .map(|e| match e {

@@ -118,10 +118,7 @@ impl State {
                 address_space: soft(Resource::As),
             })
         } else {
-            self.read(root, pid, Source::Limits).and_then(|n| {
-                parse_limits(&self.buf[..n])
-                    .map_err(|what| Failure::Malformed(Source::Limits, what))
-            })
+            self.read_parsed(root, pid, Source::Limits, parse_limits)
         };
         match limits {
             Ok(l) => {
@@ -131,10 +128,10 @@ impl State {
             Err(f) => emit.fail(f),
         }
         if network {
-            match self.read(root, pid, Source::Netstat).and_then(|n| {
-                parse_netstat(&self.buf[..n], &mut self.netstat_at)
-                    .map_err(|what| Failure::Malformed(Source::Netstat, what))
-            }) {
+            let mut at = self.netstat_at;
+            let net = self.read_parsed(root, pid, Source::Netstat, |b| parse_netstat(b, &mut at));
+            self.netstat_at = at;
+            match net {
                 Ok((rx, tx)) => {
                     emit.value(Which::NetReceive, rx);
                     emit.value(Which::NetTransmit, tx);
@@ -154,9 +151,7 @@ impl State {
     fn stat_file(&mut self, root: &Path, pid: u32, emit: &mut Emit<'_, '_, '_>) -> bool {
         // A failure here means the process is gone (or the pid now names
         // another one), and everything is reopened.
-        match self.read(root, pid, Source::Stat).and_then(|n| {
-            parse_stat(&self.buf[..n]).map_err(|what| Failure::Malformed(Source::Stat, what))
-        }) {
+        match self.read_parsed(root, pid, Source::Stat, parse_stat) {
             Ok(st) => {
                 emit.value(Which::CpuSeconds, (st.utime + st.stime) as f64 / self.ticks);
                 emit.value(Which::VirtualBytes, st.vsize as f64);
@@ -187,9 +182,7 @@ impl State {
             Which::CpuSeconds,
             times::own_cpu_ticks() as f64 / self.ticks,
         );
-        match self.read(root, pid, Source::Statm).and_then(|n| {
-            parse_statm(&self.buf[..n]).map_err(|what| Failure::Malformed(Source::Statm, what))
-        }) {
+        match self.read_parsed(root, pid, Source::Statm, parse_statm) {
             Ok((size, resident)) => {
                 emit.value(Which::VirtualBytes, size as f64 * self.page_size);
                 emit.value(Which::ResidentBytes, resident as f64 * self.page_size);
@@ -204,11 +197,7 @@ impl State {
         let start = match cached {
             Some(t) => Ok(t),
             None => self
-                .read(root, pid, Source::Stat)
-                .and_then(|n| {
-                    parse_stat(&self.buf[..n])
-                        .map_err(|what| Failure::Malformed(Source::Stat, what))
-                })
+                .read_parsed(root, pid, Source::Stat, parse_stat)
                 .and_then(|st| {
                     // Read once: let the descriptor go.
                     if let Some(h) = self.open.as_mut() {
@@ -281,6 +270,19 @@ impl State {
             start_time: None,
         });
         Ok(())
+    }
+
+    /// Reads one of the process's files as [`State::read`] does and parses
+    /// it; a parse failure is reported against the file.
+    fn read_parsed<T>(
+        &mut self,
+        root: &Path,
+        pid: u32,
+        source: Source,
+        parse: impl FnOnce(&[u8]) -> Result<T, &'static str>,
+    ) -> Result<T, Failure> {
+        let n = self.read(root, pid, source)?;
+        parse(&self.buf[..n]).map_err(|what| Failure::Malformed(source, what))
     }
 
     /// Reads the whole of one of the process's files into `self.buf`;

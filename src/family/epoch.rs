@@ -111,30 +111,29 @@ const FENCE_FULL: u8 = 2;
 /// Retired objects kept before a retire tries to free some.
 const COLLECT_AT: usize = 64;
 
+/// The initial global state, for the `static` and for loom's lazy one
+/// (loom's atomics have no `const` constructors).
+macro_rules! initial_global {
+    () => {
+        Global {
+            epoch: AtomicU64::new(0),
+            records: AtomicPtr::new(ptr::null_mut()),
+            garbage: Mutex::new(Garbage {
+                items: Vec::new(),
+                collect_at: COLLECT_AT,
+            }),
+            pending: AtomicUsize::new(0),
+            fence: AtomicU8::new(FENCE_UNKNOWN),
+        }
+    };
+}
+
 #[cfg(not(loom))]
-static GLOBAL: Global = Global {
-    epoch: AtomicU64::new(0),
-    records: AtomicPtr::new(ptr::null_mut()),
-    garbage: Mutex::new(Garbage {
-        items: Vec::new(),
-        collect_at: COLLECT_AT,
-    }),
-    pending: AtomicUsize::new(0),
-    fence: AtomicU8::new(FENCE_UNKNOWN),
-};
+static GLOBAL: Global = initial_global!();
 
 #[cfg(loom)]
 loom::lazy_static! {
-    static ref GLOBAL: Global = Global {
-        epoch: AtomicU64::new(0),
-        records: AtomicPtr::new(ptr::null_mut()),
-        garbage: Mutex::new(Garbage {
-            items: Vec::new(),
-            collect_at: COLLECT_AT,
-        }),
-        pending: AtomicUsize::new(0),
-        fence: AtomicU8::new(FENCE_UNKNOWN),
-    };
+    static ref GLOBAL: Global = initial_global!();
 }
 
 /// The thread's record, claimed at its first pin.

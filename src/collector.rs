@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use crate::desc::{Desc, LabelSlot, MetricType};
 use crate::error::{CollectError, ConstMetricError, LabelError};
-use crate::registry::WrapTable;
+use crate::registry::{RunKey, WrapTable};
 use crate::snapshot::{
-    Bucket, CounterValue, HistogramValue, LabelPair, Quantile, Snapshot, SummaryValue, Value,
+    Bucket, CounterValue, HistogramValue, LabelPair, Metric, Quantile, Snapshot, SummaryValue,
+    Value,
 };
 
 /// Anything that can report metrics to a [`Registry`](crate::Registry).
@@ -151,6 +152,87 @@ impl MetricSink<'_> {
         }
         metric.timestamp_ms = timestamp_ms;
         Some(&mut metric.value)
+    }
+
+    /// Reserves one slot per child of a family: `key` says which children
+    /// (see [`RunKey`]), in the order gather sorts series, unique. `None`
+    /// (with an error recorded) if the series are dropped.
+    pub(crate) fn run(&mut self, desc: &Desc, key: RunKey) -> Option<Run<'_>> {
+        let n = key.2;
+        let (wrapped, key) = match self.wrap {
+            None => (None, Some(key)),
+            // A wrapping registry builds new label names each gather: the
+            // labels are written every time, and the run is not keyed.
+            Some(w) => match w.map(desc) {
+                Ok(d) => (Some(d), None),
+                Err(e) => {
+                    self.errors.push(CollectError::Failed(Box::new(e)));
+                    return None;
+                }
+            },
+        };
+        let (metrics, labels_current, stale) = self.snap.state.run(
+            &mut self.snap.families,
+            wrapped.as_ref().unwrap_or(desc),
+            n,
+            key,
+            self.errors,
+        )?;
+        Some(Run {
+            metrics,
+            labels_current,
+            stale,
+            wrapped,
+        })
+    }
+}
+
+/// Consecutive series slots of one descriptor, reserved together for a
+/// family's sorted children: see [`MetricSink::run`].
+pub(crate) struct Run<'s> {
+    metrics: &'s mut [Metric],
+    /// The slots hold the children's labels from the last gather.
+    labels_current: bool,
+    /// The family's rendered label text is out of date.
+    stale: &'s mut bool,
+    /// The descriptor rewritten by a wrapping registry, if any.
+    wrapped: Option<Desc>,
+}
+
+impl Run<'_> {
+    /// The slots, one per child, in order.
+    pub(crate) fn len(&self) -> usize {
+        self.metrics.len()
+    }
+
+    /// Whether slot `i`'s labels are already those of the child.
+    #[inline]
+    pub(crate) fn labels_current(&self) -> bool {
+        self.labels_current
+    }
+
+    /// Slot `i`'s labels, when not [current](Run::labels_current): the
+    /// labels of `desc` (as given to [`MetricSink::run`]) with `values`.
+    #[inline]
+    pub(crate) fn set_labels(&mut self, i: usize, desc: &Desc, values: &[Arc<str>]) {
+        let desc = self.wrapped.as_ref().unwrap_or(desc);
+        let m = &mut self.metrics[i];
+        if fill_labels(&mut m.labels, desc, values) {
+            *self.stale = true;
+        }
+        m.timestamp_ms = None;
+    }
+
+    /// Slot `i`'s labels, to read ahead of [`Run::set_labels`].
+    #[inline]
+    pub(crate) fn labels(&self, i: usize) -> &[LabelPair] {
+        &self.metrics[i].labels
+    }
+
+    /// Slot `i`'s value.
+    #[inline]
+    pub(crate) fn value(&mut self, i: usize) -> &mut Value {
+        &mut self.metrics[i].value
     }
 }
 

@@ -135,8 +135,8 @@
 //!
 //! HTTP serving and protobuf arrive behind their own features.
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
-// `unsafe` lives in `family/table.rs`, `family/epoch.rs` and
-// `process/times.rs`, each block with a SAFETY note.
+// `unsafe` lives in `family/table.rs`, `family/epoch.rs`,
+// `encoding/room.rs` and `process/times.rs`, each block with a SAFETY note.
 #![deny(unsafe_code)]
 
 mod collector;

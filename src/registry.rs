@@ -527,7 +527,19 @@ struct Book {
     sources: u32,
     /// Whether one of them did not promise sorted, unique series.
     unsorted: bool,
+    /// The run that started the family in this gather, if a family's
+    /// children filled it: see [`RunKey`].
+    run: Option<RunKey>,
+    /// The run that alone filled the family in the last gather, whose
+    /// series (and so their labels) are still in place.
+    prev_run: Option<RunKey>,
 }
+
+/// Which children filled a run of series: a family's id, the version of
+/// its sorted children, and their number. Children and their label values
+/// never change within a version, so the same key in two gathers means the
+/// same labels in the same order.
+pub(crate) type RunKey = (u64, u64, usize);
 
 /// The reusable state behind [`Snapshot`]: name index and bookkeeping.
 #[derive(Default)]
@@ -587,6 +599,7 @@ impl GatherState {
         for &(p, fill) in &self.touched {
             let b = &mut self.book[p];
             b.fill = fill;
+            b.run = None;
             if fill == 0 {
                 // Nothing of the family survives from this gather: let the
                 // next collector set its help and type afresh.
@@ -618,20 +631,63 @@ impl GatherState {
         if b.collector != self.collector {
             b.collector = self.collector;
             b.sources += 1;
-            b.unsorted |= !sorted;
             self.touched.push((p, b.fill));
         }
+        b.unsorted |= !sorted;
         let i = b.fill;
         b.fill += 1;
         let metrics = &mut families[p].metrics;
         if i == metrics.len() {
-            metrics.push(Metric {
-                labels: Vec::new(),
-                value: Value::Untyped(0.0),
-                timestamp_ms: None,
-            });
+            metrics.push(empty_metric());
         }
         Some((p, &mut metrics[i]))
+    }
+
+    /// The next `n` series slots of the family of `desc`, for a family's
+    /// sorted, unique children identified by `key` (`None`: not known to
+    /// be the same as last time, as under a wrapping registry).
+    /// Also returns whether the slots already hold those children's labels
+    /// from the last gather, and the family's label-text staleness flag.
+    /// `None` (with an error recorded) if the descriptor disagrees with
+    /// the family.
+    pub(crate) fn run<'f>(
+        &'f mut self,
+        families: &'f mut Vec<MetricFamily>,
+        desc: &Desc,
+        n: usize,
+        key: Option<RunKey>,
+        errors: &mut Vec<CollectError>,
+    ) -> Option<(&'f mut [Metric], bool, &'f mut bool)> {
+        let p = match &self.last {
+            Some((d, p)) if d.ptr_eq(desc) => *p,
+            _ => {
+                let p = self.family_for(families, desc, errors)?;
+                self.last = Some((desc.clone(), p));
+                p
+            }
+        };
+        let b = &mut self.book[p];
+        if b.collector != self.collector {
+            b.collector = self.collector;
+            b.sources += 1;
+            self.touched.push((p, b.fill));
+        }
+        let start = b.fill;
+        // Children are sorted and unique among themselves, not against
+        // series already written to the family in this gather.
+        b.unsorted |= start != 0;
+        let current = start == 0 && key.is_some() && b.prev_run == key;
+        b.run = if start == 0 { key } else { None };
+        b.fill += n;
+        let metrics = &mut families[p].metrics;
+        if metrics.len() < start + n {
+            metrics.resize_with(start + n, empty_metric);
+        }
+        Some((
+            &mut metrics[start..start + n],
+            current,
+            &mut self.texts[p].stale,
+        ))
     }
 
     /// Marks the rendered labels of family `p` out of date.
@@ -680,7 +736,6 @@ impl GatherState {
         let fam = &mut families[p];
         let b = &mut self.book[p];
         if b.gather != self.gather {
-            touch_slots(&fam.metrics);
             b.gather = self.gather;
             b.fill = 0;
             b.sources = 0;
@@ -729,6 +784,7 @@ impl Snapshot {
             visible += usize::from(!fam.metrics.is_empty());
         }
         // Histograms and summaries own `<name>_bucket`, `_count` and `_sum`.
+        // (Runs are re-keyed after this, as a collision empties a family.)
         for p in 0..self.families.len() {
             let suffixes: &[&str] = match self.families[p].metric_type {
                 MetricType::Histogram => &["_bucket", "_count", "_sum"],
@@ -755,6 +811,13 @@ impl Snapshot {
                     }
                 }
             }
+        }
+        for (b, fam) in st.book.iter_mut().zip(&self.families) {
+            // A run's series survive to the next gather as they are if it
+            // alone filled the family: no other series, no sort.
+            b.prev_run = b.run.take().filter(|r| {
+                b.gather == st.gather && b.sources == 1 && !b.unsorted && fam.metrics.len() == r.2
+            });
         }
         if st.layout_dirty {
             // Keep families that were visible before as spares; drop those
@@ -818,33 +881,47 @@ impl Snapshot {
         t.header_of.as_ref().map(|_| &t.header[..])
     }
 
-    /// The rendered label block of series `series` of the `family`-th
-    /// family, if up to date.
-    pub(crate) fn label_text(&self, family: usize, series: usize) -> Option<&[u8]> {
+    /// The rendered label blocks of the `family`-th family's series, if up
+    /// to date.
+    pub(crate) fn label_texts(&self, family: usize) -> Option<LabelTexts<'_>> {
         let fam = self.families().get(family)?;
         let t = self.state.texts.get(family)?;
         if t.stale || t.ends.len() != fam.metrics.len() {
             return None;
         }
-        let start = if series == 0 {
-            0
-        } else {
-            *t.ends.get(series - 1)?
-        };
-        t.bytes.get(start..*t.ends.get(series)?)
+        Some(LabelTexts {
+            bytes: &t.bytes,
+            ends: &t.ends,
+        })
     }
 }
 
-/// Loads the label pairs of last gather's series of a family, about to be
-/// overwritten, in one tight loop: independent loads let the CPU overlap
-/// their cache misses.
-#[inline]
-fn touch_slots(metrics: &[Metric]) {
-    let mut acc = 0usize;
-    for m in metrics {
-        acc ^= m.labels.first().map_or(0, |l| l.value.len());
+/// One family's rendered label blocks: series `i`'s is
+/// `bytes[ends[i - 1]..ends[i]]`.
+#[derive(Clone, Copy)]
+pub(crate) struct LabelTexts<'a> {
+    bytes: &'a [u8],
+    ends: &'a [usize],
+}
+
+impl<'a> LabelTexts<'a> {
+    /// Series `i`'s label block.
+    #[inline]
+    pub(crate) fn get(self, i: usize) -> Option<&'a [u8]> {
+        let start = match i.checked_sub(1) {
+            None => 0,
+            Some(prev) => *self.ends.get(prev)?,
+        };
+        self.bytes.get(start..*self.ends.get(i)?)
     }
-    std::hint::black_box(acc);
+}
+
+fn empty_metric() -> Metric {
+    Metric {
+        labels: Vec::new(),
+        value: Value::Untyped(0.0),
+        timestamp_ms: None,
+    }
 }
 
 /// Orders series by label values (then names, then timestamp) and drops

@@ -8,8 +8,8 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 
 use promclient::{
-    CollectError, ConstMetric, Counter, CounterVec, Desc, DescError, FnCollector, GatherError,
-    Gauge, GaugeVec, Histogram, HistogramVec, Metric, MetricFamily, MetricType, Opts,
+    CollectError, Collector, ConstMetric, Counter, CounterVec, Desc, DescError, FnCollector,
+    GatherError, Gauge, GaugeVec, Histogram, HistogramVec, Metric, MetricFamily, MetricType, Opts,
     RegisterError, Registry, Snapshot, Value,
 };
 use proptest::prelude::*;
@@ -1015,6 +1015,65 @@ fn reused_snapshot_tracks_changing_family_sets() -> TestResult {
     Ok(())
 }
 
+#[test]
+fn one_snapshot_alternating_between_registries_matches_fresh_gathers() -> TestResult {
+    // Same family name and label name in both, different children: the
+    // snapshot must never keep one registry's labels for the other's.
+    let (r1, r2) = (Registry::new(), Registry::new());
+    let (f1, f2) = (
+        CounterVec::new("x_total", "X.", ["k"])?,
+        CounterVec::new("x_total", "X.", ["k"])?,
+    );
+    r1.register(f1.clone())?;
+    r2.register(f2.clone())?;
+    for k in ["a", "b"] {
+        f1.with_label_values([k]).inc();
+    }
+    for k in ["c", "d"] {
+        f2.with_label_values([k]).inc_by(5);
+    }
+    let mut reused = Snapshot::new();
+    for _ in 0..3 {
+        assert_reuse_matches_fresh(&r1, &mut reused);
+        assert_eq!(labels_of(&reused[0].metrics[0]), [("k", "a")]);
+        assert_reuse_matches_fresh(&r2, &mut reused);
+        assert_eq!(labels_of(&reused[0].metrics[0]), [("k", "c")]);
+    }
+    Ok(())
+}
+
+#[test]
+fn a_family_reported_twice_by_one_collector_is_deduplicated() -> TestResult {
+    // A collector that reports a family's children twice (and a const
+    // metric after them) in one call: gather must not trust the family's
+    // sorted order across the two reports.
+    let registry = Registry::new();
+    let fam = CounterVec::new("dup_total", "Dup.", ["k"])?;
+    for k in ["b", "a"] {
+        fam.with_label_values([k]).inc();
+    }
+    let desc = fam.desc().clone();
+    let inner = fam.clone();
+    registry.register(FnCollector::new(vec![], move |out| {
+        inner.collect(out);
+        inner.collect(out);
+        out.push(&ConstMetric::counter(&desc, 9.0, &["0"]).unwrap());
+    }))?;
+    let mut reused = Snapshot::new();
+    for _ in 0..3 {
+        let err = registry.gather_into(&mut reused).unwrap_err();
+        let dups = err
+            .errors()
+            .iter()
+            .filter(|e| matches!(e, CollectError::DuplicateSeries { .. }))
+            .count();
+        assert_eq!(dups, 2, "{:?}", err.errors());
+        let got: Vec<_> = reused[0].metrics.iter().map(labels_of).collect();
+        assert_eq!(got, [[("k", "0")], [("k", "a")], [("k", "b")]]);
+    }
+    Ok(())
+}
+
 /// One step of the snapshot-reuse model test.
 #[derive(Debug, Clone)]
 enum Step {
@@ -1059,8 +1118,15 @@ proptest! {
             .iter()
             .map(|n| CounterVec::new(n, "Counter family.", ["k"]).unwrap())
             .collect();
-        for f in &fams {
-            registry.register(f.clone()).unwrap();
+        // The last family goes through a wrapping registry: its labels
+        // gain a const label and its name a prefix on every gather.
+        let wrapped = registry.wrap("w_", &[("env", "x")]).unwrap();
+        for (i, f) in fams.iter().enumerate() {
+            if i == 2 {
+                wrapped.register(f.clone()).unwrap();
+            } else {
+                registry.register(f.clone()).unwrap();
+            }
         }
         let keys = ["", "b", "a\"\n", "🦀"];
 

@@ -1,12 +1,15 @@
 //! Number formatting and string escaping shared by the text encoders.
 //!
-//! Everything here appends to a caller-owned `Vec<u8>` and allocates nothing
+//! Everything here appends to a caller-owned [`Out`] (a `Vec<u8>`, or a
+//! [`Room`](super::room::Room) reserved for a line) and allocates nothing
 //! else: these run once per sample on the hot path of every scrape.
 //!
 //! Floats follow client_golang's `writeFloat` (prometheus/common `expfmt`):
 //! `0` for both zeros, `+Inf`, `-Inf`, `NaN`, and otherwise Go's
 //! `strconv.AppendFloat(f, 'g', -1, 64)`, whose rule is spelled out on
 //! [`write_float`].
+
+use super::room::Out;
 
 /// Appends `v` exactly as client_golang's text format 0.0.4 writes a sample
 /// value.
@@ -22,29 +25,36 @@
 /// at least two exponent digits (`1e+06`, `1.5e-05`, `5e-324`). Otherwise
 /// write plain decimal without an exponent and without trailing zeros
 /// (`100000`, `0.0001`, `12345.678`).
-pub(crate) fn write_float(out: &mut Vec<u8>, v: f64) {
-    if v.is_nan() {
-        out.extend_from_slice(b"NaN");
-        return;
-    }
-    if v.is_infinite() {
-        out.extend_from_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" });
-        return;
-    }
+#[inline]
+pub(crate) fn write_float(out: &mut impl Out, v: f64) {
     // Integral values below 1e6 print as plain integers in Go's %g, and they
     // are most of what counters and bucket counts hold; `== 0.0` also folds
-    // -0.0 into `0` as client_golang does.
+    // -0.0 into `0` as client_golang does. NaN fails the comparison.
     if v.abs() < 1e6 {
         // Exact: |v| < 1e6 fits i64, and the round trip says whether v has
         // a fractional part (a truncating convert, cheaper than `trunc`).
         let i = v as i64;
         if i as f64 == v {
             if i < 0 {
-                out.push(b'-');
+                out.byte(b'-');
             }
             write_small(out, i.unsigned_abs());
             return;
         }
+    }
+    write_float_other(out, v);
+}
+
+/// [`write_float`] for everything but small whole numbers.
+#[inline(never)]
+fn write_float_other(out: &mut impl Out, v: f64) {
+    if v.is_nan() {
+        out.put(b"NaN");
+        return;
+    }
+    if v.is_infinite() {
+        out.put(if v > 0.0 { b"+Inf" } else { b"-Inf" });
+        return;
     }
 
     // Whole numbers below 2^53 (byte counts, large counters): the shortest
@@ -61,74 +71,80 @@ pub(crate) fn write_float(out: &mut Vec<u8>, v: f64) {
     let mut ryu_buf = ryu::Buffer::new();
     let d = Digits::shortest(v.abs(), &mut ryu_buf);
     let digits = d.as_slice();
-    // Longest output: sign, 17 digits, '.', 'e', exponent sign, 3 digits.
-    out.reserve(24);
+    // Longest output (`FLOAT_MAX` bytes): sign, 17 digits, '.', 'e',
+    // exponent sign, 3 digits.
     if v.is_sign_negative() {
-        out.push(b'-');
+        out.byte(b'-');
     }
 
     let exp = d.dp - 1;
     if !(-4..6).contains(&exp) {
         let (first, rest) = digits.split_at(1.min(digits.len()));
-        out.extend_from_slice(first);
+        out.put(first);
         if !rest.is_empty() {
-            out.push(b'.');
-            out.extend_from_slice(rest);
+            out.byte(b'.');
+            out.put(rest);
         }
-        out.push(b'e');
-        out.push(if exp < 0 { b'-' } else { b'+' });
+        out.byte(b'e');
+        out.byte(if exp < 0 { b'-' } else { b'+' });
         let e = exp.unsigned_abs();
         if e >= 100 {
-            out.push(b'0' + (e / 100) as u8);
+            out.byte(b'0' + (e / 100) as u8);
         }
-        out.push(b'0' + (e / 10 % 10) as u8);
-        out.push(b'0' + (e % 10) as u8);
+        out.byte(b'0' + (e / 10 % 10) as u8);
+        out.byte(b'0' + (e % 10) as u8);
     } else if d.dp > 0 {
         // 1 <= dp <= 6: the integer part has dp digits, zero-padded.
         let dp = d.dp as usize;
         if digits.len() <= dp {
-            out.extend_from_slice(digits);
-            out.extend(std::iter::repeat_n(b'0', dp - digits.len()));
+            out.put(digits);
+            out.put(&b"000000"[..dp - digits.len()]);
         } else {
             let (int, frac) = digits.split_at(dp);
-            out.extend_from_slice(int);
-            out.push(b'.');
-            out.extend_from_slice(frac);
+            out.put(int);
+            out.byte(b'.');
+            out.put(frac);
         }
     } else {
         // -3 <= dp <= 0: `0.` then -dp zeros, then the digits.
-        out.extend_from_slice(b"0.");
-        out.extend(std::iter::repeat_n(b'0', d.dp.unsigned_abs() as usize));
-        out.extend_from_slice(digits);
+        out.put(b"0.");
+        out.put(&b"000"[..d.dp.unsigned_abs() as usize]);
+        out.put(digits);
     }
 }
 
+/// The most bytes [`write_float`] and [`write_count`] write.
+pub(crate) const FLOAT_MAX: usize = 24;
+
+/// The most bytes [`write_i64`] writes.
+pub(crate) const I64_MAX: usize = 20;
+
 /// Appends a whole `i` with `1e6 <= |i| < 2^53` in Go's `%e` shape:
 /// `-1.234e+06`.
-fn write_whole_exponent(out: &mut Vec<u8>, i: i64) {
+fn write_whole_exponent(out: &mut impl Out, i: i64) {
     let mut buf = itoa::Buffer::new();
     let all = buf.format(i.unsigned_abs()).as_bytes();
     let digits = &all[..all.iter().rposition(|&d| d != b'0').map_or(1, |p| p + 1)];
     let exp = all.len() - 1;
     debug_assert!((6..16).contains(&exp));
     if i < 0 {
-        out.push(b'-');
+        out.byte(b'-');
     }
-    out.push(digits[0]);
+    out.byte(digits[0]);
     if digits.len() > 1 {
-        out.push(b'.');
-        out.extend_from_slice(&digits[1..]);
+        out.byte(b'.');
+        out.put(&digits[1..]);
     }
-    out.extend_from_slice(b"e+");
-    out.push(b'0' + (exp / 10) as u8);
-    out.push(b'0' + (exp % 10) as u8);
+    out.put(b"e+");
+    out.byte(b'0' + (exp / 10) as u8);
+    out.byte(b'0' + (exp % 10) as u8);
 }
 
 /// Appends a count as client_golang writes it: converted to a float and
 /// formatted as [`write_float`] does, which for counts below 1e6 is the
 /// plain integer.
 #[inline]
-pub(crate) fn write_count(out: &mut Vec<u8>, n: u64) {
+pub(crate) fn write_count(out: &mut impl Out, n: u64) {
     if n < 1_000_000 {
         write_small(out, n);
     } else {
@@ -136,31 +152,45 @@ pub(crate) fn write_count(out: &mut Vec<u8>, n: u64) {
     }
 }
 
-/// Appends `n < 1_000_000` in decimal, digit by digit: cheaper than a
-/// formatting buffer and a copy for the small numbers most samples are.
+/// Two-digit pairs `00` to `99`.
+const PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Appends `n < 1_000_000` in decimal without a branch on its size: the six
+/// zero-padded digits are built in one word from three digit pairs, the
+/// leading zeros shifted out, and the word appended whole. Numbers of
+/// mixed widths (counts, bucket counts) would mispredict a loop or a
+/// length switch.
 #[inline]
-fn write_small(out: &mut Vec<u8>, n: u64) {
+fn write_small(out: &mut impl Out, n: u64) {
     debug_assert!(n < 1_000_000);
-    let mut digits = [0u8; 6];
-    let mut len = 0;
-    let mut rest = n;
-    loop {
-        digits[len] = b'0' + (rest % 10) as u8;
-        len += 1;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    out.reserve(len);
-    for &d in digits[..len].iter().rev() {
-        out.push(d);
-    }
+    let n = n as u32;
+    let hi = n / 10_000;
+    let rest = n - hi * 10_000;
+    let mid = rest / 100;
+    let lo = rest - mid * 100;
+    let pair = |p: u32| {
+        let i = p as usize * 2;
+        u64::from(u16::from_le_bytes([PAIRS[i], PAIRS[i + 1]]))
+    };
+    // Little-endian: the first character in the lowest byte.
+    let padded = pair(hi) | pair(mid) << 16 | pair(lo) << 32;
+    let len = 1
+        + usize::from(n >= 10)
+        + usize::from(n >= 100)
+        + usize::from(n >= 1_000)
+        + usize::from(n >= 10_000)
+        + usize::from(n >= 100_000);
+    out.word((padded >> (8 * (6 - len))).to_le_bytes(), len);
 }
 
 /// Appends `v` in decimal (timestamps; whole floats below 1e6).
-pub(crate) fn write_i64(out: &mut Vec<u8>, v: i64) {
-    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+pub(crate) fn write_i64(out: &mut impl Out, v: i64) {
+    out.put(itoa::Buffer::new().format(v).as_bytes());
 }
 
 /// Appends `s` escaped for a text format 0.0.4 `# HELP` line: `\` becomes
@@ -313,6 +343,7 @@ fn parse_exponent(s: &[u8]) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::encoding::room::Room;
     use proptest::prelude::*;
 
     fn float(v: f64) -> String {
@@ -612,6 +643,43 @@ mod tests {
         out.push(b' ');
         write_float(&mut out, 7.0);
         assert_eq!(out, b"x 1.5e-05 7");
+    }
+
+    #[test]
+    fn counts_and_whole_floats_below_a_million_are_plain_decimal() {
+        // Every value the two-digits-at-a-time path writes, and both
+        // outputs (`Vec` and `Room`) against Rust's own formatting.
+        let mut out = Vec::new();
+        let mut want = String::new();
+        for n in (0..1_000_000u64).chain([1_000_000, 1_234_567]) {
+            out.clear();
+            write_count(&mut out, n);
+            let mut room = Vec::new();
+            write_count(&mut Room::new(&mut room, FLOAT_MAX), n);
+            want.clear();
+            if n < 1_000_000 {
+                use std::fmt::Write;
+                write!(want, "{n}").unwrap();
+            } else {
+                want.push_str(if n == 1_000_000 {
+                    "1e+06"
+                } else {
+                    "1.234567e+06"
+                });
+            }
+            assert_eq!(out, want.as_bytes(), "{n}");
+            assert_eq!(room, want.as_bytes(), "{n} through a room");
+            if n % 997 == 0 {
+                out.clear();
+                write_float(&mut out, -(n as f64));
+                let neg = if n == 0 {
+                    "0".to_string()
+                } else {
+                    format!("-{want}")
+                };
+                assert_eq!(out, neg.as_bytes(), "-{n}");
+            }
+        }
     }
 
     #[test]

@@ -7,9 +7,11 @@
 //! it carries each series' label text, rendered when the labels last
 //! changed), or plain `[MetricFamily]` / `Vec<MetricFamily>`.
 
+use crate::registry::LabelTexts;
 use crate::snapshot::{MetricFamily, Snapshot};
 
 mod format;
+mod room;
 pub mod text;
 
 mod sealed {
@@ -23,9 +25,11 @@ pub trait Families: sealed::Sealed {
     /// The families, in the order they are written.
     fn families(&self) -> &[MetricFamily];
 
-    /// The rendered label block of a series, if cached (snapshots only).
+    /// The rendered label blocks of a family's series, if cached
+    /// (snapshots only).
     #[doc(hidden)]
-    fn label_text(&self, _family: usize, _series: usize) -> Option<&[u8]> {
+    #[allow(private_interfaces)]
+    fn label_texts(&self, _family: usize) -> Option<LabelTexts<'_>> {
         None
     }
 
@@ -43,8 +47,9 @@ impl Families for Snapshot {
         Snapshot::families(self)
     }
 
-    fn label_text(&self, family: usize, series: usize) -> Option<&[u8]> {
-        Snapshot::label_text(self, family, series)
+    #[allow(private_interfaces)]
+    fn label_texts(&self, family: usize) -> Option<LabelTexts<'_>> {
+        Snapshot::label_texts(self, family)
     }
 
     fn header_text(&self, family: usize) -> Option<&[u8]> {
@@ -79,8 +84,9 @@ impl<T: Families + ?Sized> Families for &T {
         (**self).families()
     }
 
-    fn label_text(&self, family: usize, series: usize) -> Option<&[u8]> {
-        (**self).label_text(family, series)
+    #[allow(private_interfaces)]
+    fn label_texts(&self, family: usize) -> Option<LabelTexts<'_>> {
+        (**self).label_texts(family)
     }
 
     fn header_text(&self, family: usize) -> Option<&[u8]> {

@@ -8,12 +8,16 @@
 
 use crate::desc::{is_valid_label_name, is_valid_metric_name};
 use crate::encoding::format::{
-    write_count, write_escaped_help, write_escaped_label_value, write_float, write_i64,
+    write_count, write_escaped_help, write_escaped_label_value, write_float, write_i64, FLOAT_MAX,
+    I64_MAX,
 };
+use crate::encoding::room::{Out, Room};
 use crate::error::EncodeError;
 use std::sync::Arc;
 
+use crate::desc::MetricType;
 use crate::encoding::Families;
+use crate::registry::LabelTexts;
 use crate::snapshot::{HistogramValue, LabelPair, Metric, MetricFamily, Value};
 
 /// The `Content-Type` of this format.
@@ -51,11 +55,12 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// ```
 pub fn encode<F: Families + ?Sized>(families: &F, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     let mut scratch = Scratch::default();
-    for (p, family) in families.families().iter().enumerate() {
+    let all = families.families();
+    for (p, family) in all.iter().enumerate() {
         encode_family(
             family,
             families.header_text(p),
-            |i| families.label_text(p, i),
+            families.label_texts(p),
             out,
             &mut scratch,
         )?;
@@ -63,10 +68,10 @@ pub fn encode<F: Families + ?Sized>(families: &F, out: &mut Vec<u8>) -> Result<(
     Ok(())
 }
 
-fn encode_family<'a>(
+fn encode_family(
     family: &MetricFamily,
     header: Option<&[u8]>,
-    cached: impl Fn(usize) -> Option<&'a [u8]>,
+    texts: Option<LabelTexts<'_>>,
     out: &mut Vec<u8>,
     scratch: &mut Scratch,
 ) -> Result<(), EncodeError> {
@@ -86,6 +91,12 @@ fn encode_family<'a>(
             write_header(out, family);
         }
     }
+    if let (Some(texts), MetricType::Counter | MetricType::Gauge | MetricType::Untyped) =
+        (texts, family.metric_type)
+    {
+        return single_line_family(out, name, family, texts);
+    }
+    let cached = |i| texts.and_then(|t| t.get(i));
     let Scratch {
         labels: rendered,
         prefix,
@@ -95,9 +106,9 @@ fn encode_family<'a>(
     let mut prev: Option<&Metric> = None;
     for (i, m) in family.metrics.iter().enumerate() {
         let text = cached(i);
-        if i % TOUCH_CHUNK == 0 {
+        if text.is_none() && i % TOUCH_CHUNK == 0 {
             let chunk = &family.metrics[i..family.metrics.len().min(i + TOUCH_CHUNK)];
-            touch(chunk, text.is_none());
+            touch(chunk);
         }
         if m.value.metric_type() != family.metric_type {
             return Err(EncodeError::TypeMismatch {
@@ -141,22 +152,45 @@ fn encode_family<'a>(
     Ok(())
 }
 
+/// The series of a counter, gauge or untyped family with their label text
+/// cached: one line each, in a loop of its own.
+fn single_line_family(
+    out: &mut Vec<u8>,
+    name: &str,
+    family: &MetricFamily,
+    texts: LabelTexts<'_>,
+) -> Result<(), EncodeError> {
+    for (i, m) in family.metrics.iter().enumerate() {
+        let value = match (&m.value, family.metric_type) {
+            (Value::Counter(c), MetricType::Counter) => c.value,
+            (Value::Gauge(v), MetricType::Gauge) | (Value::Untyped(v), MetricType::Untyped) => *v,
+            _ => {
+                return Err(EncodeError::TypeMismatch {
+                    metric: name.to_string(),
+                })
+            }
+        };
+        single(out, name, texts.get(i), &m.labels, value, m.timestamp_ms);
+    }
+    Ok(())
+}
+
 /// Series touched ahead of writing them.
 const TOUCH_CHUNK: usize = 16;
 
-/// Loads what writing `metrics` will read (label values unless their text
-/// is cached, histogram buckets) in one tight loop. The series are
-/// scattered in memory; these loads do not depend on each other, so the CPU
-/// overlaps their cache misses instead of taking them one at a time while
-/// it formats.
+/// Loads what writing `metrics` will read when their label text is not
+/// cached (label values, histogram buckets) in one tight loop. The series
+/// are scattered in memory; these loads do not depend on each other, so
+/// the CPU overlaps their cache misses instead of taking them one at a time
+/// while it formats. With cached text, what is read is laid out in order
+/// and the loop only cost time (alternating runs: encode 538 against
+/// 550 us without and with it).
 #[inline]
-fn touch(metrics: &[Metric], labels: bool) {
+fn touch(metrics: &[Metric]) {
     let mut acc = 0u8;
     for m in metrics {
-        if labels {
-            for l in &m.labels {
-                acc ^= l.value.as_bytes().first().copied().unwrap_or(0);
-            }
+        for l in &m.labels {
+            acc ^= l.value.as_bytes().first().copied().unwrap_or(0);
         }
         if let Value::Histogram(h) = &m.value {
             acc ^= h.buckets.first().map_or(0, |b| b.cumulative_count as u8);
@@ -209,22 +243,25 @@ fn single(
     value: f64,
     ts: Option<i64>,
 ) {
-    out.extend_from_slice(name.as_bytes());
     match text {
-        Some(t) if !t.is_empty() => {
-            out.extend_from_slice(t);
-            out.push(b'}');
+        Some(t) => {
+            let mut r = Room::new(out, name.len() + t.len() + 1 + TAIL_MAX);
+            r.put(name.as_bytes());
+            if !t.is_empty() {
+                r.put(t);
+                r.byte(b'}');
+            }
+            tail(&mut r, Num::Float(value), ts);
         }
-        Some(_) => {}
-        None if labels.is_empty() => {}
         None => {
-            write_labels_open(out, labels);
-            out.push(b'}');
+            out.extend_from_slice(name.as_bytes());
+            if !labels.is_empty() {
+                write_labels_open(out, labels);
+                out.push(b'}');
+            }
+            tail(&mut Room::new(out, TAIL_MAX), Num::Float(value), ts);
         }
     }
-    out.push(b' ');
-    write_float(out, value);
-    timestamp_and_newline(out, ts);
 }
 
 fn histogram(
@@ -275,11 +312,11 @@ fn sum_and_count(
 
 #[inline]
 fn bucket_line(out: &mut Vec<u8>, prefix: &[u8], le: &[u8], count: u64, ts: Option<i64>) {
-    out.extend_from_slice(prefix);
-    out.extend_from_slice(le);
-    out.extend_from_slice(b"\"} ");
-    write_count(out, count);
-    timestamp_and_newline(out, ts);
+    let mut r = Room::new(out, prefix.len() + le.len() + 2 + TAIL_MAX);
+    r.put(prefix);
+    r.put(le);
+    r.put(b"\"}");
+    tail(&mut r, Num::Count(count), ts);
 }
 
 enum Num {
@@ -300,41 +337,51 @@ fn line(
     value: Num,
     ts: Option<i64>,
 ) {
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(suffix.as_bytes());
+    let extra_len = extra.map_or(0, |(key, text)| key.len() + text.len() + 3);
+    let mut r = Room::new(
+        out,
+        name.len() + suffix.len() + labels.len() + 1 + extra_len + TAIL_MAX,
+    );
+    r.put(name.as_bytes());
+    r.put(suffix.as_bytes());
     match extra {
         None if labels.is_empty() => {}
         None => {
-            out.extend_from_slice(labels);
-            out.push(b'}');
+            r.put(labels);
+            r.byte(b'}');
         }
         Some((key, text)) => {
             if labels.is_empty() {
-                out.push(b'{');
+                r.byte(b'{');
             } else {
-                out.extend_from_slice(labels);
-                out.push(b',');
+                r.put(labels);
+                r.byte(b',');
             }
-            out.extend_from_slice(key);
-            out.extend_from_slice(text);
-            out.extend_from_slice(b"\"}");
+            r.put(key);
+            r.put(text);
+            r.put(b"\"}");
         }
     }
-    out.push(b' ');
-    match value {
-        Num::Float(v) => write_float(out, v),
-        Num::Count(n) => write_count(out, n),
-    }
-    timestamp_and_newline(out, ts);
+    tail(&mut r, value, ts);
 }
 
-#[inline]
-fn timestamp_and_newline(out: &mut Vec<u8>, ts: Option<i64>) {
-    if let Some(ts) = ts {
-        out.push(b' ');
-        write_i64(out, ts);
+/// The most bytes [`tail`] writes.
+const TAIL_MAX: usize = 1 + FLOAT_MAX + 1 + I64_MAX + 1;
+
+/// The end of every sample line: ` value`, then ` timestamp` if any, then
+/// the newline.
+#[inline(always)]
+fn tail(r: &mut Room<'_>, value: Num, ts: Option<i64>) {
+    r.byte(b' ');
+    match value {
+        Num::Float(v) => write_float(r, v),
+        Num::Count(n) => write_count(r, n),
     }
-    out.push(b'\n');
+    if let Some(ts) = ts {
+        r.byte(b' ');
+        write_i64(r, ts);
+    }
+    r.byte(b'\n');
 }
 
 /// Writes a family's `# HELP` and `# TYPE` lines.

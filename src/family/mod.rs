@@ -16,7 +16,7 @@ use parking_lot::Mutex;
 use crate::collector::{Collector, MetricSink};
 use crate::desc::{Desc, LabelSlot, MetricType, Opts};
 use crate::error::{DescError, LabelError};
-use crate::snapshot::Value;
+use crate::snapshot::{LabelPair, Value};
 
 use key::{Key, Lookup};
 pub use table::Child;
@@ -122,6 +122,9 @@ struct FamilyInner<M: FamilyMember, const N: usize> {
     desc: Desc,
     config: M::Config,
     seed: u64,
+    /// Unique among all families ever made in the process: with the
+    /// version of `sorted`, it tells gather which children a run holds.
+    id: u64,
     table: Table<Key<N>, M>,
     /// The children sorted as gather sorts series, rebuilt on collect when
     /// the table changed, so gather never sorts an unchanged family.
@@ -213,6 +216,7 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
                 desc,
                 config,
                 seed: random_seed(),
+                id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                 table: Table::new(),
                 sorted: Mutex::new(Sorted {
                     children: Vec::new(),
@@ -401,37 +405,53 @@ impl<M: FamilyMember, const N: usize> Collector for Family<M, N> {
             children.sort_unstable_by(|a, b| cmp_values(order, a.label_values(), b.label_values()));
             sorted.version = version;
         }
-        // Children are unique and sorted as gather sorts series: say so,
-        // and gather skips checking them.
-        let was_sorted = std::mem::replace(&mut out.sorted, true);
-        for chunk in sorted.children.chunks(TOUCH_CHUNK) {
-            touch(chunk);
-            for child in chunk {
-                if let Some(slot) = out.series(&inner.desc, child.label_values(), None) {
-                    child.write_value(slot);
+        // Children are unique and sorted as gather sorts series; the run's
+        // key tells gather whether their labels are already in place.
+        let children = &sorted.children;
+        let key = (inner.id, sorted.version, children.len());
+        let Some(mut run) = out.run(&inner.desc, key) else {
+            return;
+        };
+        debug_assert_eq!(run.len(), children.len());
+        if run.labels_current() {
+            // The common case: only values changed since the last gather.
+            for (i, child) in children.iter().enumerate() {
+                child.write_value(run.value(i));
+            }
+        } else {
+            for (c, chunk) in children.chunks(TOUCH_CHUNK).enumerate() {
+                let base = c * TOUCH_CHUNK;
+                touch(chunk, |i| run.labels(base + i));
+                for (i, child) in chunk.iter().enumerate() {
+                    run.set_labels(base + i, &inner.desc, child.label_values());
+                    child.write_value(run.value(base + i));
                 }
             }
         }
-        out.sorted = was_sorted;
     }
 }
+
+/// Family ids: one counter for the process, so no two families (even one
+/// dropped and a new one at the same address) share an id.
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Children touched ahead of collecting them.
 const TOUCH_CHUNK: usize = 16;
 
-/// Loads each child and its label value bytes in one tight loop before the
-/// children are collected: children are scattered in memory, and
-/// independent loads let the CPU overlap their cache misses. Gather itself
-/// compares only pointers, and loading just those made `gather_only` about
-/// 15% faster, yet loading the bytes made gather + encode faster in 6 of 7
-/// alternating runs (`cargo bench --bench gather`), so the bytes stay.
+/// Loads each child, its label value bytes and the labels of its slot in
+/// one tight loop before a run's labels are written: children and label
+/// vectors are scattered in memory, and independent loads let the CPU
+/// overlap their cache misses. (Only when labels are written: a gather
+/// that finds them in place just loads each child's value, and those loads
+/// are independent already.)
 #[inline]
-fn touch<M: FamilyMember>(children: &[M]) {
+fn touch<'a, M: FamilyMember>(children: &[M], slot: impl Fn(usize) -> &'a [LabelPair]) {
     let mut acc = 0usize;
-    for c in children {
+    for (i, c) in children.iter().enumerate() {
         for v in c.label_values() {
             acc ^= usize::from(v.as_bytes().first().copied().unwrap_or(0));
         }
+        acc ^= slot(i).first().map_or(0, |l| l.value.len());
     }
     std::hint::black_box(acc);
 }

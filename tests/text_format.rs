@@ -777,3 +777,41 @@ fn reused_snapshot_headers_follow_help_and_type_changes() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn long_names_and_label_values_are_written_whole() -> TestResult {
+    // Pieces of every size class the line writer copies differently
+    // (up to 3, 7, 15, 32, 64 bytes and longer), cached or not.
+    let registry = Registry::new();
+    let mut want = String::new();
+    for len in [1usize, 5, 12, 20, 40, 70, 130] {
+        let name = format!("n{}", "x".repeat(len));
+        let value = "v".repeat(len);
+        let fam = CounterVec::new(&name, "H.", ["k"])?;
+        fam.with_label_values([value.as_str()]).inc_by(len as u64);
+        let hist = HistogramVec::new(&format!("{name}_h"), "H.", ["k"], &[1.0])?;
+        hist.with_label_values([value.as_str()]).observe(0.5);
+        registry.register(fam)?;
+        registry.register(hist)?;
+        want.push_str(&format!(
+            "# HELP {name} H.\n# TYPE {name} counter\n{name}{{k=\"{value}\"}} {len}\n"
+        ));
+        want.push_str(&format!(
+            "# HELP {name}_h H.\n# TYPE {name}_h histogram\n\
+             {name}_h_bucket{{k=\"{value}\",le=\"1\"}} 1\n\
+             {name}_h_bucket{{k=\"{value}\",le=\"+Inf\"}} 1\n\
+             {name}_h_sum{{k=\"{value}\"}} 0.5\n\
+             {name}_h_count{{k=\"{value}\"}} 1\n"
+        ));
+    }
+    let snapshot = registry.gather()?;
+    // Families sort by name: build the expectation in that order.
+    let mut blocks: Vec<&str> = want.split("# HELP ").filter(|b| !b.is_empty()).collect();
+    blocks.sort_unstable();
+    let want: String = blocks.iter().map(|b| format!("# HELP {b}")).collect();
+    let mut cached = Vec::new();
+    encode(&snapshot, &mut cached)?;
+    assert_eq!(String::from_utf8(cached)?, want);
+    assert_eq!(text(snapshot.families()), want);
+    Ok(())
+}

@@ -165,7 +165,7 @@ const PAIRS: &[u8; 200] = b"\
 /// leading zeros shifted out, and the word appended whole. Numbers of
 /// mixed widths (counts, bucket counts) would mispredict a loop or a
 /// length switch.
-#[inline]
+#[inline(always)]
 fn write_small(out: &mut impl Out, n: u64) {
     debug_assert!(n < 1_000_000);
     let n = n as u32;

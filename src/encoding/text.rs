@@ -285,16 +285,38 @@ fn histogram(
         prefix.push(b',');
     }
     prefix.extend_from_slice(b"le=\"");
-    for (i, b) in h.buckets.iter().enumerate() {
-        bucket_line(out, prefix, le.get(i), b.cumulative_count, ts);
-    }
-    if h.buckets
+    let inf = h
+        .buckets
         .last()
-        .is_none_or(|b| b.upper_bound != f64::INFINITY)
-    {
-        bucket_line(out, prefix, b"+Inf", h.sample_count, ts);
+        .is_none_or(|b| b.upper_bound != f64::INFINITY);
+    // All bucket lines in one reservation: each is the prefix, the bound
+    // with its closing `"} `, the count, maybe a timestamp, a newline.
+    let lines = h.buckets.len() + usize::from(inf);
+    let mut r = Room::new(
+        out,
+        lines * (prefix.len() + le.longest.max(INF_LE.len()) + FLOAT_MAX + 1 + I64_MAX + 1),
+    );
+    for (i, b) in h.buckets.iter().enumerate() {
+        bucket_line(&mut r, prefix, le.get(i), b.cumulative_count, ts);
     }
+    if inf {
+        bucket_line(&mut r, prefix, INF_LE, h.sample_count, ts);
+    }
+    drop(r);
     sum_and_count(out, name, labels, h.sample_sum, h.sample_count, ts);
+}
+
+/// One `_bucket` line: `le` comes with its closing `"} `.
+#[inline(always)]
+fn bucket_line(r: &mut Room<'_>, prefix: &[u8], le: &[u8], count: u64, ts: Option<i64>) {
+    r.put(prefix);
+    r.put(le);
+    write_count(r, count);
+    if let Some(ts) = ts {
+        r.byte(b' ');
+        write_i64(r, ts);
+    }
+    r.byte(b'\n');
 }
 
 /// The `_sum` and `_count` lines of a histogram or summary series.
@@ -308,15 +330,6 @@ fn sum_and_count(
 ) {
     line(out, name, "_sum", labels, None, Num::Float(sum), ts);
     line(out, name, "_count", labels, None, Num::Count(count), ts);
-}
-
-#[inline]
-fn bucket_line(out: &mut Vec<u8>, prefix: &[u8], le: &[u8], count: u64, ts: Option<i64>) {
-    let mut r = Room::new(out, prefix.len() + le.len() + 2 + TAIL_MAX);
-    r.put(prefix);
-    r.put(le);
-    r.put(b"\"}");
-    tail(&mut r, Num::Count(count), ts);
 }
 
 enum Num {
@@ -429,9 +442,15 @@ struct Scratch {
 #[derive(Default)]
 struct LeCache {
     bounds: Vec<u64>,
+    /// Each bound formatted and followed by `"} `, back to back.
     text: Vec<u8>,
     ends: Vec<usize>,
+    /// The longest entry.
+    longest: usize,
 }
+
+/// The `+Inf` bucket's bound as [`LeCache`] keeps bounds.
+const INF_LE: &[u8] = b"+Inf\"} ";
 
 impl LeCache {
     fn load(&mut self, h: &HistogramValue) {
@@ -447,10 +466,14 @@ impl LeCache {
         self.bounds.clear();
         self.text.clear();
         self.ends.clear();
+        self.longest = 0;
         for b in &h.buckets {
             self.bounds.push(b.upper_bound.to_bits());
+            let start = self.text.len();
             write_float(&mut self.text, b.upper_bound);
+            self.text.extend_from_slice(b"\"} ");
             self.ends.push(self.text.len());
+            self.longest = self.longest.max(self.text.len() - start);
         }
     }
 

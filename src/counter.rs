@@ -166,6 +166,13 @@ impl FamilyMember for Counter {
         &self.0.values
     }
 
+    fn update_value(&self, slot: &mut Value) {
+        match slot {
+            Value::Counter(c) => c.value = self.value(),
+            other => self.write_value(other),
+        }
+    }
+
     fn write_value(&self, slot: &mut Value) {
         let value = self.value();
         match slot {

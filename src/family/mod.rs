@@ -72,6 +72,14 @@ pub trait FamilyMember: Clone + Collector + sealed::Sealed {
 
     #[doc(hidden)]
     fn write_value(&self, slot: &mut Value);
+
+    /// [`FamilyMember::write_value`] into a slot this same child filled at
+    /// the last gather: what never changes (a creation time) is left as it
+    /// is, and not loaded from the child.
+    #[doc(hidden)]
+    fn update_value(&self, slot: &mut Value) {
+        self.write_value(slot);
+    }
 }
 
 impl sealed::Sealed for crate::Counter {}
@@ -416,7 +424,7 @@ impl<M: FamilyMember, const N: usize> Collector for Family<M, N> {
         if run.labels_current() {
             // The common case: only values changed since the last gather.
             for (i, child) in children.iter().enumerate() {
-                child.write_value(run.value(i));
+                child.update_value(run.value(i));
             }
         } else {
             for (c, chunk) in children.chunks(TOUCH_CHUNK).enumerate() {

@@ -467,6 +467,11 @@ impl LeCache {
         self.text.clear();
         self.ends.clear();
         self.longest = 0;
+        // One allocation each for a new layout, not one per doubling.
+        let n = h.buckets.len();
+        self.bounds.reserve(n);
+        self.ends.reserve(n);
+        self.text.reserve(n * (FLOAT_MAX + 3));
         for b in &h.buckets {
             self.bounds.push(b.upper_bound.to_bits());
             let start = self.text.len();

@@ -79,9 +79,6 @@ pub struct MetricSink<'a> {
     pub(crate) snap: &'a mut Snapshot,
     pub(crate) errors: &'a mut Vec<CollectError>,
     pub(crate) wrap: Option<&'a WrapTable<'a>>,
-    /// Set while the caller reports series sorted by label values and
-    /// unique, as a family's children are.
-    pub(crate) sorted: bool,
 }
 
 impl fmt::Debug for MetricSink<'_> {
@@ -109,7 +106,6 @@ impl MetricSink<'_> {
     /// Runs `f` with a sink that rewrites every descriptor through `wrap`.
     pub(crate) fn with_wrap(&mut self, wrap: &WrapTable<'_>, f: impl FnOnce(&mut MetricSink<'_>)) {
         let mut inner = MetricSink {
-            sorted: self.sorted,
             snap: self.snap,
             errors: self.errors,
             wrap: Some(wrap),
@@ -143,10 +139,10 @@ impl MetricSink<'_> {
                 }
             },
         };
-        let (family, metric) =
-            self.snap
-                .state
-                .slot(&mut self.snap.families, desc, self.sorted, self.errors)?;
+        let (family, metric) = self
+            .snap
+            .state
+            .slot(&mut self.snap.families, desc, self.errors)?;
         if fill_labels(&mut metric.labels, desc, values) {
             self.snap.state.labels_changed(family);
         }

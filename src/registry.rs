@@ -328,7 +328,6 @@ impl Registry {
         for c in collectors.iter() {
             snapshot.state.begin_collector();
             let mut sink = MetricSink {
-                sorted: false,
                 snap: snapshot,
                 errors: &mut errors,
                 wrap: None,
@@ -525,7 +524,8 @@ struct Book {
     collector: u64,
     /// Collector calls that reported series of the family in this gather.
     sources: u32,
-    /// Whether one of them did not promise sorted, unique series.
+    /// Whether series may be out of order or repeated: pushed one by one, or
+    /// a run that did not start the family.
     unsorted: bool,
     /// The run that started the family in this gather, if a family's
     /// children filled it: see [`RunKey`].
@@ -610,15 +610,16 @@ impl GatherState {
         self.last = None;
     }
 
-    /// The next series slot of the family of `desc`, or `None` (with an
-    /// error recorded) if the descriptor disagrees with the family.
-    pub(crate) fn slot<'f>(
+    /// The family of `desc`, counting the current collector call among its
+    /// sources; `None` (with an error recorded) if the descriptor disagrees
+    /// with the family.
+    #[inline]
+    fn enter(
         &mut self,
-        families: &'f mut Vec<MetricFamily>,
+        families: &mut Vec<MetricFamily>,
         desc: &Desc,
-        sorted: bool,
         errors: &mut Vec<CollectError>,
-    ) -> Option<(usize, &'f mut Metric)> {
+    ) -> Option<usize> {
         let p = match &self.last {
             Some((d, p)) if d.ptr_eq(desc) => *p,
             _ => {
@@ -633,7 +634,22 @@ impl GatherState {
             b.sources += 1;
             self.touched.push((p, b.fill));
         }
-        b.unsorted |= !sorted;
+        Some(p)
+    }
+
+    /// The next series slot of the family of `desc`, for a series reported
+    /// on its own (a const metric), or `None` (with an error recorded) if
+    /// the descriptor disagrees with the family.
+    pub(crate) fn slot<'f>(
+        &mut self,
+        families: &'f mut Vec<MetricFamily>,
+        desc: &Desc,
+        errors: &mut Vec<CollectError>,
+    ) -> Option<(usize, &'f mut Metric)> {
+        let p = self.enter(families, desc, errors)?;
+        let b = &mut self.book[p];
+        // Series pushed one by one carry no promise of order.
+        b.unsorted = true;
         let i = b.fill;
         b.fill += 1;
         let metrics = &mut families[p].metrics;
@@ -658,20 +674,8 @@ impl GatherState {
         key: Option<RunKey>,
         errors: &mut Vec<CollectError>,
     ) -> Option<(&'f mut [Metric], bool, &'f mut bool)> {
-        let p = match &self.last {
-            Some((d, p)) if d.ptr_eq(desc) => *p,
-            _ => {
-                let p = self.family_for(families, desc, errors)?;
-                self.last = Some((desc.clone(), p));
-                p
-            }
-        };
+        let p = self.enter(families, desc, errors)?;
         let b = &mut self.book[p];
-        if b.collector != self.collector {
-            b.collector = self.collector;
-            b.sources += 1;
-            self.touched.push((p, b.fill));
-        }
         let start = b.fill;
         // Children are sorted and unique among themselves, not against
         // series already written to the family in this gather.

@@ -325,7 +325,22 @@ fn removed_histogram_children_are_not_gathered() -> TestResult {
 
 /// Label values for the model test: few enough to collide often, tricky
 /// enough to catch escaping or hashing that confuses them.
-const ALPHABET: [&str; 7] = ["", "a", "ab", "a\"b", "\\", "\n", "🦀"];
+/// Short values, and values around the 16 bytes a lookup packs whole: two
+/// long ones share their first 16 bytes and their length.
+const ALPHABET: [&str; 12] = [
+    "",
+    "a",
+    "ab",
+    "a\"b",
+    "\\",
+    "\n",
+    "🦀",
+    "abcdefgh",
+    "0123456789abcde",
+    "0123456789abcdef",
+    "0123456789abcdef-x",
+    "0123456789abcdef-y",
+];
 
 #[derive(Debug, Clone)]
 enum Op {

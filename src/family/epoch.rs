@@ -62,18 +62,21 @@ use crate::sync::{
 struct Record {
     /// 0 when not pinned, else `2 * epoch + 1`. Written only by the owner.
     state: AtomicU64,
-    /// While pinned, the number of the owner's guards beyond the first.
-    /// Atomic only to be shareable: only the owner reads or writes it
-    /// (plain loads and stores).
+    /// While pinned, the number of the owner's guards beyond the first,
+    /// plus [`RELEASE_ON_UNPIN`] if the record goes back to the pool when
+    /// its last pin ends (its thread has ended, or it was claimed for one
+    /// pin). One word, so an unpin tests one value. Atomic only to be
+    /// shareable: only the owner reads or writes it (plain loads and
+    /// stores).
     extra: AtomicUsize,
     /// Claimed by a thread.
     in_use: AtomicBool,
-    /// The record goes back to the pool when its last pin ends (its
-    /// thread has ended, or it was claimed for one pin).
-    release_on_unpin: AtomicBool,
     /// The next record of the push-only list.
     next: AtomicPtr<Record>,
 }
+
+/// The flag of [`Record::extra`]; the count is in the bits below it.
+const RELEASE_ON_UNPIN: usize = 1 << (usize::BITS - 1);
 
 /// An object retired at `epoch`, with the function that frees it.
 struct Deferred {
@@ -136,21 +139,23 @@ loom::lazy_static! {
     static ref GLOBAL: Global = initial_global!();
 }
 
-/// The thread's record, claimed at its first pin.
-struct Local {
-    record: Cell<Option<&'static Record>>,
-}
+/// Gives the thread's record back when the thread ends. A separate
+/// thread-local from [`RECORD`], so that `RECORD` needs no destructor and
+/// reading it is one load, with no check of a destructor's state.
+struct Owner;
 
-impl Drop for Local {
+impl Drop for Owner {
     fn drop(&mut self) {
-        if let Some(rec) = self.record.get() {
-            // Relaxed: only this thread writes `state`.
+        if let Ok(Some(rec)) = RECORD.try_with(Cell::take) {
+            // Relaxed: only this thread writes `state` and `extra`.
             if rec.state.load(Ordering::Relaxed) == 0 {
                 release(rec);
             } else {
                 // A guard outlives the thread-local (held by another
-                // thread-local's destructor): it gives the record back.
-                rec.release_on_unpin.store(true, Ordering::Relaxed);
+                // thread-local's destructor): its unpin gives the record
+                // back.
+                let extra = rec.extra.load(Ordering::Relaxed);
+                rec.extra.store(extra | RELEASE_ON_UNPIN, Ordering::Relaxed);
             }
         }
     }
@@ -158,12 +163,15 @@ impl Drop for Local {
 
 #[cfg(not(loom))]
 thread_local! {
-    static LOCAL: Local = const { Local { record: Cell::new(None) } };
+    /// The thread's record, claimed at its first pin.
+    static RECORD: Cell<Option<&'static Record>> = const { Cell::new(None) };
+    static OWNER: Owner = const { Owner };
 }
 
 #[cfg(loom)]
 loom::thread_local! {
-    static LOCAL: Local = Local { record: Cell::new(None) };
+    static RECORD: Cell<Option<&'static Record>> = Cell::new(None);
+    static OWNER: Owner = Owner;
 }
 
 /// A pinned epoch: while it lives, nothing retired after it was taken is
@@ -176,22 +184,11 @@ pub(crate) struct Guard {
 /// Pins the current thread.
 #[inline]
 pub(crate) fn pin() -> Guard {
-    let record = LOCAL
-        .try_with(|l| match l.record.get() {
-            Some(rec) => rec,
-            None => {
-                let rec = claim();
-                l.record.set(Some(rec));
-                rec
-            }
-        })
-        .unwrap_or_else(|_| {
-            // The thread-local is gone (thread teardown): a record for
-            // this pin only.
-            let rec = claim();
-            rec.release_on_unpin.store(true, Ordering::Relaxed);
-            rec
-        });
+    // `RECORD` has no destructor, so outside loom this is one load.
+    let record = match RECORD.try_with(Cell::get) {
+        Ok(Some(rec)) => rec,
+        _ => claim_for_thread(),
+    };
     // Relaxed: only this thread writes its `state` and `extra`.
     //
     // The common case, no guard live, loads `state` only to branch on it
@@ -218,22 +215,49 @@ pub(crate) fn pin() -> Guard {
     }
 }
 
+/// A record for this thread's first pin, kept in [`RECORD`]; or, once the
+/// thread's destructors have run [`Owner`]'s, a record for this pin only.
+#[cold]
+#[inline(never)]
+fn claim_for_thread() -> &'static Record {
+    let rec = claim();
+    // Touching `OWNER` registers its destructor; it fails once that ran.
+    let kept = OWNER.try_with(|_| ()).is_ok() && RECORD.try_with(|r| r.set(Some(rec))).is_ok();
+    if !kept {
+        // Relaxed: only this thread uses the record now.
+        rec.extra.store(RELEASE_ON_UNPIN, Ordering::Relaxed);
+    }
+    rec
+}
+
 impl Drop for Guard {
     #[inline]
     fn drop(&mut self) {
         let rec = self.record;
         // Whichever guard goes last unpins: guards may drop in any order.
         let extra = rec.extra.load(Ordering::Relaxed);
-        if extra > 0 {
-            rec.extra.store(extra - 1, Ordering::Relaxed);
-        } else {
+        if extra == 0 {
             // Release: every load made while pinned happens before a
             // scanner that reads this 0 frees anything.
             rec.state.store(0, Ordering::Release);
-            if rec.release_on_unpin.load(Ordering::Relaxed) {
-                release(rec);
-            }
+        } else {
+            unpin_rare(rec, extra);
         }
+    }
+}
+
+/// An unpin with other guards of the thread still live, or of a record
+/// that goes back to the pool.
+#[cold]
+#[inline(never)]
+fn unpin_rare(rec: &Record, extra: usize) {
+    if extra & !RELEASE_ON_UNPIN > 0 {
+        // Relaxed: as in `pin`.
+        rec.extra.store(extra - 1, Ordering::Relaxed);
+    } else {
+        // Release: as in `Guard::drop`.
+        rec.state.store(0, Ordering::Release);
+        release(rec);
     }
 }
 
@@ -345,7 +369,7 @@ fn claim() -> &'static Record {
                 .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
                 .is_ok()
         {
-            rec.release_on_unpin.store(false, Ordering::Relaxed);
+            rec.extra.store(0, Ordering::Relaxed);
             return rec;
         }
         p = rec.next.load(Ordering::Acquire);
@@ -354,7 +378,6 @@ fn claim() -> &'static Record {
         state: AtomicU64::new(0),
         extra: AtomicUsize::new(0),
         in_use: AtomicBool::new(true),
-        release_on_unpin: AtomicBool::new(false),
         next: AtomicPtr::new(ptr::null_mut()),
     }));
     let new = ptr::from_ref(rec).cast_mut();
@@ -374,7 +397,7 @@ fn claim() -> &'static Record {
 
 /// Gives a record back to the pool; its owner no longer pins with it.
 fn release(rec: &Record) {
-    rec.release_on_unpin.store(false, Ordering::Relaxed);
+    rec.extra.store(0, Ordering::Relaxed);
     // Release: the next owner's Acquire claim sees this owner done.
     rec.in_use.store(false, Ordering::Release);
 }
@@ -564,6 +587,51 @@ mod tests {
         }
         // Other tests may add a few records of their own meanwhile; 50
         // sequential threads must not add 50.
+        assert!(count() < before + 10, "{before} -> {}", count());
+    }
+
+    /// A guard held by another thread-local while the thread's record is
+    /// given back, and pins made from thread-local destructors after that,
+    /// whichever destructor runs first: every record still goes back.
+    #[test]
+    fn pins_from_thread_local_destructors_give_their_records_back() {
+        struct Holder(Cell<Option<Guard>>);
+        impl Drop for Holder {
+            fn drop(&mut self) {
+                drop(self.0.take());
+                drop(pin());
+            }
+        }
+        thread_local! {
+            static HOLDER: Holder = const { Holder(Cell::new(None)) };
+        }
+        let count = || {
+            let mut n = 0;
+            let mut p = GLOBAL.records.load(Ordering::Acquire);
+            // SAFETY: records are never freed.
+            while let Some(rec) = unsafe { p.as_ref() } {
+                n += 1;
+                p = rec.next.load(Ordering::Acquire);
+            }
+            n
+        };
+        let run = |holder_first: bool| {
+            std::thread::spawn(move || {
+                if holder_first {
+                    HOLDER.with(|_| ());
+                }
+                let guard = pin();
+                HOLDER.with(|h| h.0.set(Some(guard)));
+            })
+            .join()
+            .unwrap();
+        };
+        run(true);
+        run(false);
+        let before = count();
+        for i in 0..50 {
+            run(i % 2 == 0);
+        }
         assert!(count() < before + 10, "{before} -> {}", count());
     }
 

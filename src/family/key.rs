@@ -14,17 +14,29 @@ use std::sync::Arc;
 /// Values of at most this many bytes are packed whole.
 const SHORT: usize = 16;
 
-const K1: u64 = 0x243f_6a88_85a3_08d3;
 const K2: u64 = 0x1319_8a2e_0370_7344;
 /// Spreads the per-position keys.
 const K_POS: u64 = 0x9e37_79b9_7f4a_7c15;
 
-/// Packed label values: per value two words and a length (saturated; any
-/// length over [`SHORT`] means "compare the bytes too").
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// Packed label values: per value two words and a length (saturated at
+/// `SHORT + 1`: any longer value means "compare the bytes too").
+#[derive(Clone, Copy)]
 pub(crate) struct Key<const N: usize> {
     words: [[u64; 2]; N],
-    lens: [u32; N],
+    lens: [u8; N],
+}
+
+impl<const N: usize> Key<N> {
+    /// Equality, compared word by word in registers (the derived one
+    /// compares memory, which makes a lookup store its key first).
+    #[inline(always)]
+    fn same(&self, other: &Self) -> bool {
+        let mut diff = 0u64;
+        for i in 0..N {
+            diff |= (self.words[i][0] ^ other.words[i][0]) | (self.words[i][1] ^ other.words[i][1]);
+        }
+        diff == 0 && self.lens == other.lens
+    }
 }
 
 /// A key built from borrowed values, with what a lookup needs besides.
@@ -37,28 +49,61 @@ pub(crate) struct Lookup<const N: usize> {
 }
 
 impl<const N: usize> Lookup<N> {
+    /// The lookup for `values`.
     #[inline(always)]
     pub(crate) fn new(seed: u64, values: &[&str; N]) -> Self {
+        match Self::new_short(seed, values) {
+            Some(short) => short,
+            None => Self::new_long(seed, values),
+        }
+    }
+
+    /// The lookup for `values` if none is longer than [`SHORT`], the
+    /// common case: a path with no saturation and no tail to hash, whose
+    /// key alone decides a match (`long` is false).
+    #[inline(always)]
+    pub(crate) fn new_short(seed: u64, values: &[&str; N]) -> Option<Self> {
         let mut words = [[0u64; 2]; N];
-        let mut lens = [0u32; N];
+        let mut lens = [0u8; N];
+        let mut hash = 0u64;
+        for i in 0..N {
+            let b = values[i].as_bytes();
+            if b.len() > SHORT {
+                return None;
+            }
+            let w = pack(b);
+            words[i] = w;
+            lens[i] = b.len() as u8;
+            hash ^= mix(seed, i, w, b.len());
+        }
+        Some(Self {
+            key: Key { words, lens },
+            hash,
+            long: false,
+        })
+    }
+
+    /// [`Lookup::new`] when some value is longer than [`SHORT`] (also right
+    /// when none is): a long value's tail goes into the hash, and its
+    /// packed prefix alone into the key.
+    #[cold]
+    #[inline(never)]
+    fn new_long(seed: u64, values: &[&str; N]) -> Self {
+        let mut words = [[0u64; 2]; N];
+        let mut lens = [0u8; N];
         let mut hash = 0u64;
         let mut long = false;
         for i in 0..N {
             let b = values[i].as_bytes();
-            let w = pack(b);
+            let w = pack(&b[..b.len().min(SHORT)]);
             words[i] = w;
-            lens[i] = u32::try_from(b.len()).unwrap_or(u32::MAX);
-            // Each value is mixed on its own (one multiply, with keys that
-            // differ per position) and the results combined with a
-            // rotation, so the multiplies of different values run in
-            // parallel: the hash is on the critical path of every lookup.
-            let k = seed.wrapping_add((i as u64).wrapping_mul(K_POS));
-            let mut h = folded_multiply(w[0] ^ k ^ K1, w[1] ^ K2 ^ (b.len() as u64));
+            lens[i] = b.len().min(SHORT + 1) as u8;
+            let mut h = mix(seed, i, w, b.len());
             if b.len() > SHORT {
                 long = true;
                 h = hash_tail(h, &b[SHORT..]);
             }
-            hash ^= h.rotate_left((i as u32 * 23) % 64);
+            hash ^= h;
         }
         Self {
             key: Key { words, lens },
@@ -67,12 +112,31 @@ impl<const N: usize> Lookup<N> {
         }
     }
 
+    /// Whether a stored child with `key` has exactly these values, when
+    /// `long` is false.
+    #[inline(always)]
+    pub(crate) fn matches_short(&self, key: &Key<N>) -> bool {
+        debug_assert!(!self.long);
+        key.same(&self.key)
+    }
+
     /// Whether a stored child with `key` and label values `stored` has
     /// exactly these values.
     #[inline(always)]
     pub(crate) fn matches(&self, key: &Key<N>, stored: &[Arc<str>], given: &[&str; N]) -> bool {
-        *key == self.key && (!self.long || eq_long(stored, given))
+        key.same(&self.key) && (!self.long || eq_long(stored, given))
     }
+}
+
+/// The hash of the value at position `i`, packed as `w`, of `len` bytes.
+/// Each value is mixed on its own (one multiply, with keys that differ per
+/// position) and the results combined with a rotation, so the multiplies
+/// of different values run in parallel: the hash is on the critical path
+/// of every lookup.
+#[inline(always)]
+fn mix(seed: u64, i: usize, w: [u64; 2], len: usize) -> u64 {
+    let k = seed.wrapping_add((i as u64).wrapping_mul(K_POS));
+    folded_multiply(w[0] ^ k, w[1] ^ K2 ^ (len as u64)).rotate_left((i as u32 * 23) % 64)
 }
 
 /// The bytes of values whose packed forms are equal (so lengths are
@@ -83,35 +147,26 @@ fn eq_long(stored: &[Arc<str>], given: &[&str]) -> bool {
 }
 
 /// Two words holding every byte of a value of up to 16 bytes (with its
-/// length, which the key keeps apart, they identify it), or a prefix of a
-/// longer one. Lengths 4 to 16 take four overlapping 4-byte reads at
-/// offsets that cover the whole value; shorter ones take their bytes.
+/// length, which the key keeps apart, they identify it). Lengths 8 to 16
+/// take two overlapping 8-byte reads, the first and the last eight bytes;
+/// 4 to 7 two overlapping 4-byte reads; shorter ones take their bytes.
 #[inline(always)]
 fn pack(b: &[u8]) -> [u64; 2] {
-    let b = &b[..b.len().min(SHORT)];
-    let len = b.len();
-    if len >= 4 {
-        // 0 for lengths 4-7, 4 for 8-15, 8 for 16: the reads at 0, off,
-        // len-4-off and len-4 cover [0, len).
-        let off = (len >> 3) << 2;
-        let lo = (u64::from(read4(b, 0)) << 32) | u64::from(read4(b, off));
-        let hi = (u64::from(read4(b, len - 4)) << 32) | u64::from(read4(b, len - 4 - off));
-        [lo, hi]
-    } else if len > 0 {
+    debug_assert!(b.len() <= SHORT);
+    if let (Some(first), Some(last)) = (b.first_chunk::<8>(), b.last_chunk::<8>()) {
+        [u64::from_le_bytes(*first), u64::from_le_bytes(*last)]
+    } else if let (Some(first), Some(last)) = (b.first_chunk::<4>(), b.last_chunk::<4>()) {
         [
-            (u64::from(b[0]) << 16) | (u64::from(b[len >> 1]) << 8) | u64::from(b[len - 1]),
+            u64::from(u32::from_le_bytes(*first)) | (u64::from(u32::from_le_bytes(*last)) << 32),
+            0,
+        ]
+    } else if let (Some(&first), Some(&last)) = (b.first(), b.last()) {
+        [
+            u64::from(first) | (u64::from(b[b.len() >> 1]) << 8) | (u64::from(last) << 16),
             0,
         ]
     } else {
         [0, 0]
-    }
-}
-
-#[inline(always)]
-fn read4(b: &[u8], at: usize) -> u32 {
-    match b.get(at..at + 4) {
-        Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]),
-        _ => 0,
     }
 }
 
@@ -153,7 +208,7 @@ mod tests {
             for b in &base {
                 let (x, y) = (lookup([a.as_str()]), lookup([b.as_str()]));
                 if a.len() <= SHORT || b.len() <= SHORT {
-                    assert_eq!(x.key == y.key, a == b, "{a:?} {b:?}");
+                    assert_eq!(x.key.same(&y.key), a == b, "{a:?} {b:?}");
                 }
             }
             for i in 0..a.len() {
@@ -162,7 +217,7 @@ mod tests {
                 let c = String::from_utf8(c).unwrap();
                 let (x, y) = (lookup([a.as_str()]), lookup([c.as_str()]));
                 if a.len() <= SHORT {
-                    assert!(x.key != y.key, "{a:?} at {i}");
+                    assert!(!x.key.same(&y.key), "{a:?} at {i}");
                 } else {
                     // Long values: the packed prefix may match; the bytes
                     // decide.
@@ -178,7 +233,7 @@ mod tests {
     fn hash_separates_value_boundaries() {
         assert_ne!(lookup(["ab", "c"]).hash, lookup(["a", "bc"]).hash);
         assert_ne!(lookup(["", "x"]).hash, lookup(["x", ""]).hash);
-        assert!(lookup(["ab", "c"]).key != lookup(["a", "bc"]).key);
+        assert!(!lookup(["ab", "c"]).key.same(&lookup(["a", "bc"]).key));
         let long = "a long label value over sixteen bytes";
         assert_eq!(lookup([long]).hash, lookup([long]).hash);
         assert!(lookup([long]).long);
@@ -193,7 +248,7 @@ mod tests {
         let stored_b: [Arc<str>; 1] = [Arc::from(b)];
         let stored_a: [Arc<str>; 1] = [Arc::from(a)];
         // Same length and prefix: the packed keys agree.
-        assert!(x.key == y.key);
+        assert!(x.key.same(&y.key));
         assert!(!x.matches(&y.key, &stored_b, &[a]));
         assert!(x.matches(&x.key, &stored_a, &[a]));
     }

@@ -8,6 +8,7 @@
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::ptr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -337,11 +338,39 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
         self.len() == 0
     }
 
-    #[inline]
+    #[inline(always)]
     fn get_or_create(&self, values: &[&str; N]) -> Child<'_, M> {
+        let Some(find) = Lookup::new_short(self.inner.seed, values) else {
+            return self.get_or_create_long(values);
+        };
+        self.inner.table.child(
+            find.hash,
+            |k, _| find.matches_short(k),
+            |guard| ptr::from_ref(self.insert(values, guard)),
+        )
+    }
+
+    /// [`Family::get_or_create`] when some value is long: a match on the
+    /// packed key is confirmed by the bytes.
+    #[cold]
+    #[inline(never)]
+    fn get_or_create_long(&self, values: &[&str; N]) -> Child<'_, M> {
+        let find = Lookup::new(self.inner.seed, values);
+        self.inner.table.child(
+            find.hash,
+            |k, m| find.matches(k, m.label_values(), values),
+            |guard| ptr::from_ref(self.insert(values, guard)),
+        )
+    }
+
+    /// The child with these values, created if no other thread made it
+    /// first: the out-of-line half of [`Family::get_or_create`].
+    #[cold]
+    #[inline(never)]
+    fn insert<'g>(&'g self, values: &[&str; N], guard: &'g table::Guard) -> &'g M {
         let inner = &*self.inner;
         let find = Lookup::new(inner.seed, values);
-        inner.table.child(
+        let (child, _) = inner.table.get_or_insert(
             find.hash,
             |k, m| find.matches(k, m.label_values(), values),
             || {
@@ -351,7 +380,9 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
                     M::new_child(inner.desc.clone(), owned, &inner.config),
                 )
             },
-        )
+            guard,
+        );
+        child
     }
 
     fn positional<'v>(&self, labels: &[(&str, &'v str)]) -> Result<[&'v str; N], LabelError> {
@@ -500,14 +531,14 @@ mod tests {
             let values = [v];
             let find = Lookup::new(0, &values);
             let desc = fam.desc().clone();
-            table.child(
-                42,
-                |k, m| find.matches(k, m.label_values(), &values),
-                move || {
+            let eq = |k: &Key<1>, m: &crate::Counter| find.matches(k, m.label_values(), &values);
+            table.child(42, eq, |guard| {
+                let make = move || {
                     let owned: Box<[Arc<str>]> = Box::new([Arc::from(v)]);
                     (find.key, crate::Counter::new_child(desc, owned, &()))
-                },
-            )
+                };
+                ptr::from_ref(table.get_or_insert(42, eq, make, guard).0)
+            })
         };
         let long_a = "0123456789abcdef-tail-one";
         let long_b = "0123456789abcdef-tail-two";

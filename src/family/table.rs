@@ -28,9 +28,9 @@ use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
-use super::epoch::{self, Guard};
+use super::epoch;
 
-pub(crate) use epoch::pin;
+pub(crate) use epoch::{pin, Guard};
 
 /// The value of a slot whose node was removed: not a valid node address
 /// (nodes are aligned to 8), never dereferenced.
@@ -110,19 +110,24 @@ impl<K: Send + 'static, M: Send + 'static> Table<K, M> {
         self.version.fetch_add(1, Ordering::Release);
     }
 
-    /// The child with `hash` for which `eq` holds, created by `make` if
-    /// there is none, as a [`Child`] that keeps it alive while borrowed.
+    /// The child with `hash` for which `eq` holds, or else the one `miss`
+    /// finds or creates (a child of this table, from
+    /// [`Table::get_or_insert`] under the guard it is given), as a
+    /// [`Child`] that keeps it alive while borrowed.
+    ///
+    /// `miss` is the rare path: the caller keeps it out of line, so what
+    /// `eq` borrows can stay in registers on the common one.
     #[inline(always)]
     pub(crate) fn child<'a>(
         &'a self,
         hash: u64,
         eq: impl Fn(&K, &M) -> bool,
-        make: impl FnOnce() -> (K, M),
+        miss: impl FnOnce(&Guard) -> *const M,
     ) -> Child<'a, M> {
         let guard = pin();
-        let child: *const M = match self.get(hash, &eq, &guard) {
+        let child: *const M = match self.get(hash, eq, &guard) {
             Some(found) => found,
-            None => self.get_or_insert(hash, &eq, make, &guard).0,
+            None => miss(&guard),
         };
         Child {
             child,
@@ -141,7 +146,7 @@ impl<K: Send + 'static, M: Send + 'static> Table<K, M> {
     }
 
     /// Finds the child with `hash` for which `eq` holds.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get<'g>(
         &'g self,
         hash: u64,
@@ -155,16 +160,23 @@ impl<K: Send + 'static, M: Send + 'static> Table<K, M> {
     /// Probes `slots` for the node with `hash` for which `eq` holds: its
     /// slot index and the node. `slots` was reached under a pinned guard
     /// that outlives the borrow.
-    #[inline]
+    #[inline(always)]
     fn find(
         slots: &Slots<K, M>,
         hash: u64,
         eq: impl Fn(&K, &M) -> bool,
     ) -> Option<(usize, &Node<K, M>)> {
-        let mut i = hash as usize & slots.mask;
-        for _ in 0..slots.slots.len() {
+        let mask = slots.mask;
+        let mut i = hash as usize & mask;
+        // At most every slot once: a probe ends at a free slot, and some
+        // slot is always free, but a reader does not rely on it.
+        let mut left = mask;
+        loop {
+            // SAFETY: `i` is masked by `mask`, and `slots.slots` has
+            // `mask + 1` entries (`with_capacity`; never resized).
+            let slot = unsafe { slots.slots.get_unchecked(i) };
             // Acquire: pairs with the Release store that published the node.
-            let p = slots.slots[i].load(Ordering::Acquire);
+            let p = slot.load(Ordering::Acquire);
             if p.is_null() {
                 return None;
             }
@@ -180,9 +192,12 @@ impl<K: Send + 'static, M: Send + 'static> Table<K, M> {
                     return Some((i, node));
                 }
             }
-            i = (i + 1) & slots.mask;
+            if left == 0 {
+                return None;
+            }
+            left -= 1;
+            i = (i + 1) & mask;
         }
-        None
     }
 
     /// Every slot of `slots` that holds a node, with the node's pointer

@@ -235,35 +235,40 @@ impl Run<'_> {
 /// Writes the merged, name-sorted labels of `desc` with `values` into
 /// `labels`, leaving pairs that are already the same pointers untouched;
 /// whether anything changed.
-fn fill_labels(labels: &mut Vec<LabelPair>, desc: &Desc, values: &[Arc<str>]) -> bool {
+fn fill_labels(labels: &mut Box<[LabelPair]>, desc: &Desc, values: &[Arc<str>]) -> bool {
     let order = desc.label_order();
-    let mut changed = labels.len() != order.len();
-    for (j, slot) in order.iter().enumerate() {
-        let (name, value) = match *slot {
-            LabelSlot::Const(i) => {
-                let p = &desc.const_labels()[i];
-                (&p.name, &p.value)
-            }
-            LabelSlot::Variable(i) => (&desc.variable_labels()[i], &values[i]),
-        };
-        match labels.get_mut(j) {
-            Some(p) => {
-                if !Arc::ptr_eq(&p.name, name) {
-                    p.name = name.clone();
-                    changed = true;
+    let pair = |slot: &LabelSlot| match *slot {
+        LabelSlot::Const(i) => {
+            let p = &desc.const_labels()[i];
+            (&p.name, &p.value)
+        }
+        LabelSlot::Variable(i) => (&desc.variable_labels()[i], &values[i]),
+    };
+    if labels.len() != order.len() {
+        *labels = order
+            .iter()
+            .map(|slot| {
+                let (name, value) = pair(slot);
+                LabelPair {
+                    name: name.clone(),
+                    value: value.clone(),
                 }
-                if !Arc::ptr_eq(&p.value, value) {
-                    p.value = value.clone();
-                    changed = true;
-                }
-            }
-            None => labels.push(LabelPair {
-                name: name.clone(),
-                value: value.clone(),
-            }),
+            })
+            .collect();
+        return true;
+    }
+    let mut changed = false;
+    for (p, slot) in labels.iter_mut().zip(order) {
+        let (name, value) = pair(slot);
+        if !Arc::ptr_eq(&p.name, name) {
+            p.name = name.clone();
+            changed = true;
+        }
+        if !Arc::ptr_eq(&p.value, value) {
+            p.value = value.clone();
+            changed = true;
         }
     }
-    labels.truncate(order.len());
     changed
 }
 
@@ -403,7 +408,7 @@ impl ConstMetric {
                 .collect(),
             ..HistogramValue::default()
         };
-        Self::build(desc, Value::Histogram(value), label_values)
+        Self::build(desc, Value::Histogram(Box::new(value)), label_values)
     }
 
     /// A summary from its count, sum and `(quantile, value)` pairs.
@@ -427,7 +432,7 @@ impl ConstMetric {
                 .collect(),
             created: None,
         };
-        Self::build(desc, Value::Summary(value), label_values)
+        Self::build(desc, Value::Summary(Box::new(value)), label_values)
     }
 
     /// The same metric with an explicit timestamp (milliseconds since the

@@ -365,7 +365,7 @@ impl Histogram {
         let mut slot = Value::Untyped(0.0);
         self.write_value(&mut slot);
         match slot {
-            Value::Histogram(h) => h,
+            Value::Histogram(h) => *h,
             _ => HistogramValue::default(),
         }
     }
@@ -418,7 +418,7 @@ impl FamilyMember for Histogram {
     fn write_value(&self, slot: &mut Value) {
         let core = &self.0.core;
         if !matches!(slot, Value::Histogram(_)) {
-            *slot = Value::Histogram(HistogramValue::default());
+            *slot = Value::Histogram(Box::default());
         }
         let Value::Histogram(h) = slot else { return };
         let n = core.bounds.len();

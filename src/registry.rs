@@ -922,7 +922,7 @@ impl<'a> LabelTexts<'a> {
 
 fn empty_metric() -> Metric {
     Metric {
-        labels: Vec::new(),
+        labels: Box::default(),
         value: Value::Untyped(0.0),
         timestamp_ms: None,
     }

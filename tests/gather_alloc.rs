@@ -118,8 +118,8 @@ fn counter_value(snapshot: &Snapshot, family: &str, index: usize) -> f64 {
 fn summary_families(series: usize) -> Vec<MetricFamily> {
     let metrics = (0..series)
         .map(|i| Metric {
-            labels: vec![LabelPair::new("shard", i.to_string())],
-            value: Value::Summary(SummaryValue {
+            labels: vec![LabelPair::new("shard", i.to_string())].into(),
+            value: Value::Summary(Box::new(SummaryValue {
                 sample_count: 10,
                 sample_sum: 2.5,
                 quantiles: [0.5, 0.9, 0.99]
@@ -130,7 +130,7 @@ fn summary_families(series: usize) -> Vec<MetricFamily> {
                     })
                     .collect(),
                 created: None,
-            }),
+            })),
             timestamp_ms: None,
         })
         .collect();

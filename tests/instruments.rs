@@ -654,7 +654,7 @@ fn histogram_snapshots_are_consistent_under_concurrent_observes() -> TestResult 
         .sum();
     let total = THREADS * ROUNDS;
     let want_sum = (total - twos) as f64 + 2.0 * twos as f64;
-    for s in [h.snapshot(), last] {
+    for s in [h.snapshot(), *last] {
         assert_eq!(buckets(&s), [(1.0, total - twos), (2.0, total)]);
         assert_eq!((s.sample_count, s.sample_sum), (total, want_sum));
     }

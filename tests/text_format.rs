@@ -63,7 +63,7 @@ fn counter(v: f64) -> Value {
 }
 
 fn histogram(count: u64, sum: f64, buckets: &[(f64, u64)]) -> Value {
-    Value::Histogram(HistogramValue {
+    Value::Histogram(Box::new(HistogramValue {
         sample_count: count,
         sample_sum: sum,
         buckets: buckets
@@ -75,11 +75,11 @@ fn histogram(count: u64, sum: f64, buckets: &[(f64, u64)]) -> Value {
             })
             .collect(),
         ..HistogramValue::default()
-    })
+    }))
 }
 
 fn summary(count: u64, sum: f64, quantiles: &[(f64, f64)]) -> Value {
-    Value::Summary(SummaryValue {
+    Value::Summary(Box::new(SummaryValue {
         sample_count: count,
         sample_sum: sum,
         quantiles: quantiles
@@ -87,7 +87,7 @@ fn summary(count: u64, sum: f64, quantiles: &[(f64, f64)]) -> Value {
             .map(|&(quantile, value)| Quantile { quantile, value })
             .collect(),
         created: None,
-    })
+    }))
 }
 
 fn registry_text(registry: &Registry) -> String {
@@ -722,12 +722,12 @@ fn shared_label_arcs_are_written_like_owned_ones() {
         MetricType::Counter,
         vec![
             Metric {
-                labels: vec![pair.clone()],
+                labels: vec![pair.clone()].into(),
                 value: counter(1.0),
                 timestamp_ms: None,
             },
             Metric {
-                labels: vec![pair],
+                labels: vec![pair].into(),
                 value: counter(2.0),
                 timestamp_ms: None,
             },

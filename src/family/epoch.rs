@@ -566,28 +566,31 @@ mod tests {
         collect_until(&drops, 1);
     }
 
+    /// Records ever made (the list only grows).
+    fn record_count() -> usize {
+        let mut n = 0;
+        let mut p = GLOBAL.records.load(Ordering::Acquire);
+        // SAFETY: records are never freed.
+        while let Some(rec) = unsafe { p.as_ref() } {
+            n += 1;
+            p = rec.next.load(Ordering::Acquire);
+        }
+        n
+    }
+
     #[test]
     fn ended_threads_give_their_records_back() {
-        let count = || {
-            let mut n = 0;
-            let mut p = GLOBAL.records.load(Ordering::Acquire);
-            // SAFETY: records are never freed.
-            while let Some(rec) = unsafe { p.as_ref() } {
-                n += 1;
-                p = rec.next.load(Ordering::Acquire);
-            }
-            n
-        };
         for _ in 0..3 {
             std::thread::spawn(|| drop(pin())).join().unwrap();
         }
-        let before = count();
+        let before = record_count();
         for _ in 0..50 {
             std::thread::spawn(|| drop(pin())).join().unwrap();
         }
         // Other tests may add a few records of their own meanwhile; 50
         // sequential threads must not add 50.
-        assert!(count() < before + 10, "{before} -> {}", count());
+        let after = record_count();
+        assert!(after < before + 10, "{before} -> {after}");
     }
 
     /// A guard held by another thread-local while the thread's record is
@@ -605,16 +608,6 @@ mod tests {
         thread_local! {
             static HOLDER: Holder = const { Holder(Cell::new(None)) };
         }
-        let count = || {
-            let mut n = 0;
-            let mut p = GLOBAL.records.load(Ordering::Acquire);
-            // SAFETY: records are never freed.
-            while let Some(rec) = unsafe { p.as_ref() } {
-                n += 1;
-                p = rec.next.load(Ordering::Acquire);
-            }
-            n
-        };
         let run = |holder_first: bool| {
             std::thread::spawn(move || {
                 if holder_first {
@@ -628,11 +621,12 @@ mod tests {
         };
         run(true);
         run(false);
-        let before = count();
+        let before = record_count();
         for i in 0..50 {
             run(i % 2 == 0);
         }
-        assert!(count() < before + 10, "{before} -> {}", count());
+        let after = record_count();
+        assert!(after < before + 10, "{before} -> {after}");
     }
 
     #[test]

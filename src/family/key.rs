@@ -88,7 +88,7 @@ impl<const N: usize> Lookup<N> {
     /// packed prefix alone into the key.
     #[cold]
     #[inline(never)]
-    fn new_long(seed: u64, values: &[&str; N]) -> Self {
+    pub(crate) fn new_long(seed: u64, values: &[&str; N]) -> Self {
         let mut words = [[0u64; 2]; N];
         let mut lens = [0u8; N];
         let mut hash = 0u64;

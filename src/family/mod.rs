@@ -355,7 +355,8 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
     #[cold]
     #[inline(never)]
     fn get_or_create_long(&self, values: &[&str; N]) -> Child<'_, M> {
-        let find = Lookup::new(self.inner.seed, values);
+        // Straight to the long path: `new_short` already refused these.
+        let find = Lookup::new_long(self.inner.seed, values);
         self.inner.table.child(
             find.hash,
             |k, m| find.matches(k, m.label_values(), values),

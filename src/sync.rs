@@ -1,5 +1,5 @@
-//! The synchronisation primitives of the epoch module: the standard ones,
-//! or loom's when the crate is built with `--cfg loom` for the model
+//! The synchronisation primitives of the epoch module and the histogram
+//! state: the standard ones, or loom's when the crate is built with `--cfg loom` for the model
 //! checker.
 
 #[cfg(not(loom))]
@@ -35,5 +35,25 @@ impl<T> Mutex<T> {
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// One step of waiting for another thread: spin briefly, then yield the
+/// CPU (the thread waited for may be descheduled). Under loom, a yield
+/// that lets the model run the other threads.
+pub(crate) fn backoff(spins: &mut u32) {
+    #[cfg(not(loom))]
+    {
+        *spins += 1;
+        if *spins < 64 {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
+    #[cfg(loom)]
+    {
+        *spins += 1;
+        loom::thread::yield_now();
     }
 }

@@ -1,24 +1,22 @@
 //! [`Histogram`] with classic buckets, bucket helpers and a timer.
 //!
-//! `observe` is lock-free. Every snapshot is consistent: `_count` equals the
-//! `+Inf` bucket and `_sum` is the sum of exactly the observations counted,
-//! even while other threads observe. This uses client_golang's hot/cold
-//! idea: observers write into the "hot" half; a collector flips halves,
-//! waits for observations already started on the now-cold half to finish,
-//! reads it, and folds it into the new hot half.
+//! `observe` is lock-free and never waits. Every snapshot is consistent:
+//! `_count` equals the `+Inf` bucket and `_sum` is the sum of exactly the
+//! observations counted, even while other threads observe. How: the
+//! `state` module.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-
-use parking_lot::Mutex;
 
 use crate::collector::{Collector, MetricSink};
 use crate::desc::{Desc, MetricType, Opts};
 use crate::error::{BucketError, DescError};
 use crate::family::{FamilyMember, Series};
 use crate::snapshot::{Bucket, HistogramValue, Value};
+
+mod state;
+pub(crate) use self::state::HistogramCore;
 
 /// client_golang's default buckets, tailored to request latencies in
 /// seconds.
@@ -154,138 +152,13 @@ pub(crate) fn validate_buckets(buckets: &[f64]) -> Result<Arc<[f64]>, BucketErro
     Ok(Arc::from(bounds))
 }
 
-/// Set in `HistogramCore::hot` when the second half is hot; the other 63
-/// bits count observations started.
-const HOT_BIT: u64 = 1 << 63;
-
-/// Lock-free histogram state.
-///
-/// `cells` holds two halves of `stride = bounds.len() + 2` cells each:
-/// the sum's bits, then one non-cumulative count per bucket, the last for
-/// `+Inf`.
-pub(crate) struct HistogramCore {
-    bounds: Arc<[f64]>,
-    hot: AtomicU64,
-    cells: Box<[AtomicU64]>,
-    /// One collector at a time flips and folds the halves.
-    collect: Mutex<()>,
-}
-
-impl HistogramCore {
-    fn new(bounds: Arc<[f64]>) -> Self {
-        let stride = bounds.len() + 2;
-        Self {
-            bounds,
-            hot: AtomicU64::new(0),
-            cells: (0..2 * stride).map(|_| AtomicU64::new(0)).collect(),
-            collect: Mutex::new(()),
-        }
-    }
-
-    fn stride(&self) -> usize {
-        self.bounds.len() + 2
-    }
-
-    #[inline]
-    fn bucket_index(&self, v: f64) -> usize {
-        let b = &self.bounds;
-        if b.len() <= 32 {
-            // Branchless: the index is the number of bounds below v, i.e.
-            // all bounds minus those v fits under. NaN fits under none and
-            // lands in +Inf, as in client_golang.
-            b.len() - b.iter().map(|&ub| usize::from(v <= ub)).sum::<usize>()
-        } else {
-            b.partition_point(|&ub| {
-                v.partial_cmp(&ub) == Some(std::cmp::Ordering::Greater) || v.is_nan()
-            })
-        }
-    }
-
-    #[inline]
-    fn observe(&self, v: f64) {
-        let i = self.bucket_index(v);
-        // Acquire: pairs with the collector's flip, so the zeroing of the
-        // half we are about to write is visible to us.
-        let seq = self.hot.fetch_add(1, Ordering::Acquire);
-        let stride = self.stride();
-        let half = &self.cells[(seq >> 63) as usize * stride..][..stride];
-        // Relaxed: the sum is published by the Release bucket increment.
-        let sum = &half[0];
-        let mut old = sum.load(Ordering::Relaxed);
-        loop {
-            let new = (f64::from_bits(old) + v).to_bits();
-            match sum.compare_exchange_weak(old, new, Ordering::Relaxed, Ordering::Relaxed) {
-                Ok(_) => break,
-                Err(cur) => old = cur,
-            }
-        }
-        // Release: the collector sees this observation complete (bucket
-        // counts add up to the started count) only after the sum includes it.
-        half[1 + i].fetch_add(1, Ordering::Release);
-    }
-
-    /// Takes a consistent snapshot: returns `(count, sum)` and hands each
-    /// bucket's non-cumulative count to `each(index, count)` (the last index
-    /// is `+Inf`).
-    fn snapshot(&self, mut each: impl FnMut(usize, u64)) -> (u64, f64) {
-        let stride = self.stride();
-        let _one_collector = self.collect.lock();
-        // AcqRel: Release publishes the zeroing of the cold half (done at
-        // the end of the previous collect) to observers that switch to it.
-        let seq = self.hot.fetch_add(HOT_BIT, Ordering::AcqRel);
-        let started = seq & !HOT_BIT;
-        let cold_idx = (seq >> 63) as usize;
-        let cold = &self.cells[cold_idx * stride..][..stride];
-        let hot = &self.cells[(1 - cold_idx) * stride..][..stride];
-        // Wait for observations that picked the cold half to finish. They
-        // are wait-free, so this only spins while one is mid-flight.
-        let mut spins = 0u32;
-        loop {
-            // Acquire: pairs with the observers' Release bucket increments.
-            let done: u64 = cold[1..].iter().map(|c| c.load(Ordering::Acquire)).sum();
-            if done == started {
-                break;
-            }
-            spins += 1;
-            if spins < 64 {
-                std::hint::spin_loop();
-            } else {
-                std::thread::yield_now();
-            }
-        }
-        // No observer writes the cold half any more: plain loads and stores
-        // suffice (Relaxed: ordered after the Acquire loads above, and for
-        // the next collector by the collect mutex), and zero cells, the
-        // common case, cost no write at all.
-        let sum_bits = cold[0].load(Ordering::Relaxed);
-        let sum = f64::from_bits(sum_bits);
-        if sum_bits != 0 {
-            cold[0].store(0, Ordering::Relaxed);
-        }
-        for (i, c) in cold[1..].iter().enumerate() {
-            let n = c.load(Ordering::Relaxed);
-            each(i, n);
-            if n > 0 {
-                c.store(0, Ordering::Relaxed);
-                hot[1 + i].fetch_add(n, Ordering::Relaxed);
-            }
-        }
-        if sum_bits != 0 {
-            let cell = &hot[0];
-            let mut old = cell.load(Ordering::Relaxed);
-            loop {
-                let new = (f64::from_bits(old) + sum).to_bits();
-                match cell.compare_exchange_weak(old, new, Ordering::Relaxed, Ordering::Relaxed) {
-                    Ok(_) => break,
-                    Err(cur) => old = cur,
-                }
-            }
-        }
-        (started, sum)
-    }
-}
-
 /// A histogram with classic buckets. Cheap to clone; clones share state.
+///
+/// An [`observe`](Histogram::observe) is one locked instruction and never
+/// waits. A histogram starts with one cache-line-aligned shard of its
+/// counts (two cache lines with the default buckets); the first time two
+/// threads observe into it at the same instant, it grows one shard per CPU
+/// (2 to 8), so that threads on different cores stop sharing cache lines.
 ///
 /// # Examples
 ///
@@ -355,8 +228,7 @@ impl Histogram {
     /// The number of observations so far.
     #[must_use]
     pub fn sample_count(&self) -> u64 {
-        // Relaxed: an approximate recent count.
-        self.0.core.hot.load(Ordering::Relaxed) & !HOT_BIT
+        self.0.core.count()
     }
 
     /// A consistent snapshot of the histogram.
@@ -422,13 +294,16 @@ impl FamilyMember for Histogram {
         }
         let Value::Histogram(h) = slot else { return };
         let n = core.bounds.len();
-        // Reuse the bucket vector: `cumulative_count` first receives the
+        // Reuse the bucket vector: `cumulative_count` first sums the
         // per-bucket counts, then is accumulated in place.
         h.buckets.resize_with(n, Bucket::default);
+        for b in &mut h.buckets {
+            b.cumulative_count = 0;
+        }
         let buckets = &mut h.buckets;
         let (count, sum) = core.snapshot(|i, c| {
             if let Some(b) = buckets.get_mut(i) {
-                b.cumulative_count = c;
+                b.cumulative_count += c;
             }
         });
         let mut acc = 0u64;
@@ -484,39 +359,6 @@ impl Drop for HistogramTimer {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bucket_index_matches_le_semantics() {
-        let core = HistogramCore::new(Arc::from(&[1.0, 2.0, 5.0][..]));
-        assert_eq!(core.bucket_index(0.5), 0);
-        assert_eq!(core.bucket_index(1.0), 0);
-        assert_eq!(core.bucket_index(1.5), 1);
-        assert_eq!(core.bucket_index(5.0), 2);
-        assert_eq!(core.bucket_index(5.1), 3);
-        assert_eq!(core.bucket_index(f64::NAN), 3);
-        let many: Vec<f64> = (0..100).map(f64::from).collect();
-        let big = HistogramCore::new(Arc::from(&many[..]));
-        assert_eq!(big.bucket_index(-1.0), 0);
-        assert_eq!(big.bucket_index(0.0), 0);
-        assert_eq!(big.bucket_index(0.5), 1);
-        assert_eq!(big.bucket_index(99.0), 99);
-        assert_eq!(big.bucket_index(99.5), 100);
-        assert_eq!(big.bucket_index(f64::NAN), 100);
-    }
-
-    #[test]
-    fn snapshots_fold_halves_without_losing_counts() {
-        let core = HistogramCore::new(Arc::from(&[1.0][..]));
-        let mut counts = [0u64; 2];
-        for round in 1..=5u64 {
-            core.observe(0.5);
-            core.observe(3.0);
-            let (count, sum) = core.snapshot(|i, c| counts[i] = c);
-            assert_eq!(count, 2 * round);
-            assert_eq!(sum, 3.5 * round as f64);
-            assert_eq!(counts, [round, round]);
-        }
-    }
 
     #[test]
     fn validate_drops_trailing_inf_and_refuses_disorder() {

@@ -136,8 +136,8 @@
 //! HTTP serving and protobuf arrive behind their own features.
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 // `unsafe` lives in `family/table.rs`, `family/epoch.rs`,
-// `encoding/room.rs`, `process/times.rs` and one function of
-// `histogram/state.rs`, each block with a SAFETY note.
+// `encoding/room.rs`, `process/times.rs` and `histogram/state.rs`, each
+// block with a SAFETY note.
 #![deny(unsafe_code)]
 
 mod collector;

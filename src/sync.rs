@@ -44,7 +44,7 @@ impl<T> Mutex<T> {
 pub(crate) fn backoff(spins: &mut u32) {
     #[cfg(not(loom))]
     {
-        *spins += 1;
+        *spins = spins.saturating_add(1);
         if *spins < 64 {
             std::hint::spin_loop();
         } else {
@@ -53,7 +53,7 @@ pub(crate) fn backoff(spins: &mut u32) {
     }
     #[cfg(loom)]
     {
-        *spins += 1;
+        *spins = spins.saturating_add(1);
         loom::thread::yield_now();
     }
 }

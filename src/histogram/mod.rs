@@ -154,11 +154,13 @@ pub(crate) fn validate_buckets(buckets: &[f64]) -> Result<Arc<[f64]>, BucketErro
 
 /// A histogram with classic buckets. Cheap to clone; clones share state.
 ///
-/// An [`observe`](Histogram::observe) is one locked instruction and never
-/// waits. A histogram starts with one cache-line-aligned shard of its
-/// counts (two cache lines with the default buckets); the first time two
-/// threads observe into it at the same instant, it grows one shard per CPU
-/// (2 to 8), so that threads on different cores stop sharing cache lines.
+/// An [`observe`](Histogram::observe) never waits, and is one locked
+/// instruction unless it meets another thread on the same cache line. A
+/// histogram starts with one cache-line-aligned shard of its counts (two
+/// cache lines with the default buckets); the first time two threads
+/// observe into it at the same instant, it grows about one shard per CPU
+/// (the CPU count rounded up to a power of two, at least 2 and at most 8),
+/// so that threads on different cores stop sharing cache lines.
 ///
 /// # Examples
 ///
@@ -203,7 +205,8 @@ impl Histogram {
         ))))
     }
 
-    /// Records one observation. Lock-free.
+    /// Records one observation. Lock-free: it never waits for another
+    /// thread.
     #[inline]
     pub fn observe(&self, v: f64) {
         self.0.core.observe(v);

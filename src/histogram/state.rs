@@ -34,9 +34,10 @@
 //! 7.5 ns on the dev VM when quiet; one shard's lock makes it one.
 
 use std::cell::Cell;
-use std::sync::{Arc, OnceLock};
+use std::marker::PhantomData;
+use std::sync::Arc;
 
-use crate::sync::{backoff, AtomicU64, Mutex, Ordering};
+use crate::sync::{backoff, AtomicPtr, AtomicU64, Mutex, Ordering};
 
 /// Cell indices within a shard.
 const LOCK: usize = 0;
@@ -60,9 +61,9 @@ pub(crate) struct HistogramCore {
     first: Box<[Line]>,
     /// [`shard_count`] shards of `first.len()` lines each, back to back,
     /// once observers collided on `first`.
-    more: OnceLock<Box<[Line]>>,
+    more: Lazy<Box<[Line]>>,
     /// Observations whose shard was taken; allocated at first use.
-    spill: OnceLock<Spill>,
+    spill: Lazy<Spill>,
     /// One collector at a time.
     collect: Mutex<()>,
 }
@@ -73,8 +74,8 @@ impl HistogramCore {
         let core = Self {
             bounds,
             first: lines_of(lines),
-            more: OnceLock::new(),
-            spill: OnceLock::new(),
+            more: Lazy::new(),
+            spill: Lazy::new(),
             collect: Mutex::new(()),
         };
         // Loom tracks the creation of its atomics: making the spill here,
@@ -163,8 +164,8 @@ impl HistogramCore {
     }
 
     /// Allocates the per-CPU shards. Not under loom: its model covers the
-    /// first shard and the spill, and loom cannot see `OnceLock`'s
-    /// ordering of the new atomics' creation.
+    /// first shard and the spill, and more shards would only multiply the
+    /// interleavings it explores.
     fn grow(&self) {
         #[cfg(not(loom))]
         self.more
@@ -232,7 +233,7 @@ fn search(bounds: &[f64], v: f64) -> usize {
 /// threads that collide move on to another shard.
 #[cfg(not(loom))]
 fn shard_count() -> usize {
-    static COUNT: OnceLock<usize> = OnceLock::new();
+    static COUNT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *COUNT.get_or_init(|| {
         std::thread::available_parallelism()
             .map_or(1, std::num::NonZeroUsize::get)
@@ -263,20 +264,24 @@ fn home_slot() -> usize {
 fn first_home() -> usize {
     // Relaxed: any distinct-enough number will do.
     let slot = NEXT_HOME.fetch_add(1, std::sync::atomic::Ordering::Relaxed) & (usize::MAX >> 1);
-    // Fails only while the thread's locals are being destroyed; observing
-    // from a destructor then just uses this slot once.
     let _ = HOME.try_with(|h| h.set(slot));
     slot
 }
 
 #[cold]
 fn move_home() {
-    let _ = HOME.try_with(|h| h.set(h.get().wrapping_add(1) & (usize::MAX >> 1)));
+    // A thread that so far only used the first shard has no home yet: give
+    // it the next round-robin one rather than moving it from "none" to 0,
+    // where every such thread would pile up.
+    let _ = HOME.try_with(|h| match h.get() {
+        usize::MAX => h.set(first_home()),
+        slot => h.set(slot.wrapping_add(1) & (usize::MAX >> 1)),
+    });
 }
 
 /// A cache line of cells: shards never share one.
-#[repr(align(64))]
-struct Line(#[expect(dead_code, reason = "read as a slice through `cells`")] [AtomicU64; 8]);
+#[repr(C, align(64))]
+struct Line([AtomicU64; 8]);
 
 // `cells` relies on it: no padding inside or after a line's cells (loom's
 // atomics are bigger than 8 bytes, but a multiple of 8, so eight fill
@@ -289,8 +294,9 @@ const _: () = assert!(std::mem::size_of::<Line>() == 8 * std::mem::size_of::<Ato
 /// iterator flattening the lines cost more).
 #[allow(unsafe_code)]
 fn cells(lines: &[Line]) -> &[AtomicU64] {
-    // SAFETY: a `Line` is exactly its eight `AtomicU64` cells (asserted
-    // above: same size, and an array has no padding between elements), so
+    // SAFETY: a `Line` is exactly its eight `AtomicU64` cells (`repr(C)`
+    // puts them at offset 0, the assertion above rules out padding after
+    // them, and an array has none between elements), so
     // `lines` is `8 * lines.len()` initialised, contiguous cells, aligned
     // for `AtomicU64` since a line is aligned more strictly. The slice
     // borrows `lines` for the same lifetime; atomics are shared through
@@ -343,6 +349,75 @@ impl<'a> Shard<'a> {
     fn unlock(self) {
         // Release: publishes the holder's writes to the next holder.
         self.cell(LOCK).store(FREE, Ordering::Release);
+    }
+}
+
+/// A value built at first use by whichever thread needs it, without
+/// waiting: racing builders each build one, one of them is published and
+/// the others drop theirs. (`OnceLock` makes the others wait for the
+/// first, which would let an `observe` block.) Only for values that are
+/// `Send + Sync`: one thread builds what others read and another drops.
+struct Lazy<T: Send + Sync> {
+    ptr: AtomicPtr<T>,
+    _owns: PhantomData<Box<T>>,
+}
+
+#[allow(unsafe_code)]
+impl<T: Send + Sync> Lazy<T> {
+    fn new() -> Self {
+        Self {
+            ptr: AtomicPtr::new(std::ptr::null_mut()),
+            _owns: PhantomData,
+        }
+    }
+
+    #[inline]
+    fn get(&self) -> Option<&T> {
+        // Acquire: pairs with the publishing compare-and-swap, so the
+        // value's construction is visible.
+        let p = self.ptr.load(Ordering::Acquire);
+        // SAFETY: non-null only once it points to a value leaked from a
+        // `Box` by `get_or_init`, freed only by `drop`, which takes `&mut
+        // self` and so outlives every `&T` handed out.
+        unsafe { p.as_ref() }
+    }
+
+    #[cold]
+    fn get_or_init(&self, make: impl FnOnce() -> T) -> &T {
+        if let Some(v) = self.get() {
+            return v;
+        }
+        let new = Box::into_raw(Box::new(make()));
+        // AcqRel: Release publishes the new value; Acquire, on failure,
+        // sees the winner's.
+        match self.ptr.compare_exchange(
+            std::ptr::null_mut(),
+            new,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            // SAFETY: just published; valid until `drop` (see `get`).
+            Ok(_) => unsafe { &*new },
+            Err(winner) => {
+                // SAFETY: `new` came from `Box::into_raw` above and was
+                // never published, so this is its only owner.
+                drop(unsafe { Box::from_raw(new) });
+                // SAFETY: the winner's published value (see `get`).
+                unsafe { &*winner }
+            }
+        }
+    }
+}
+
+#[allow(unsafe_code)]
+impl<T: Send + Sync> Drop for Lazy<T> {
+    fn drop(&mut self) {
+        let p = self.ptr.swap(std::ptr::null_mut(), Ordering::Acquire);
+        if !p.is_null() {
+            // SAFETY: published by `get_or_init` from `Box::into_raw`, and
+            // unreachable from now on: `&mut self` means no `&T` is alive.
+            drop(unsafe { Box::from_raw(p) });
+        }
     }
 }
 
@@ -401,7 +476,8 @@ impl Spill {
         let cold = &self.cells[cold_idx * stride..][..stride];
         let hot = &self.cells[(1 - cold_idx) * stride..][..stride];
         // Wait for observations that picked the cold half to finish. They
-        // are wait-free, so this only spins while one is mid-flight.
+        // are lock-free and finish in a few steps unless descheduled, so
+        // this only spins while one is mid-flight.
         let mut spins = 0;
         loop {
             // Acquire: pairs with the observers' Release bucket increments.
@@ -532,6 +608,44 @@ mod tests {
         assert_eq!(moved.cell(FIRST + 1).load(Ordering::Relaxed), 1);
         assert_eq!(snap(&core), (5, 10.0, vec![2, 3]));
         assert_eq!(core.count(), 5);
+    }
+
+    #[test]
+    fn racing_lazy_builders_publish_one_value_and_drop_the_others() {
+        use std::sync::atomic::AtomicUsize as Count;
+        struct Counted<'a>(&'a Count, usize);
+        impl Drop for Counted<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let dropped = Count::new(0);
+        let built = Count::new(0);
+        let lazy = Lazy::new();
+        let start = std::sync::Barrier::new(4);
+        let seen: Vec<usize> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|t| {
+                    let (lazy, start, built, dropped) = (&lazy, &start, &built, &dropped);
+                    s.spawn(move || {
+                        lazy.get_or_init(|| {
+                            built.fetch_add(1, Ordering::Relaxed);
+                            // All four are building before any publishes.
+                            start.wait();
+                            Counted(dropped, t)
+                        })
+                        .1
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(seen.iter().all(|&t| t == seen[0]), "one value: {seen:?}");
+        assert_eq!(built.load(Ordering::Relaxed), 4);
+        assert_eq!(dropped.load(Ordering::Relaxed), 3, "the losers' values");
+        assert_eq!(lazy.get().map(|c| c.1), Some(seen[0]));
+        drop(lazy);
+        assert_eq!(dropped.load(Ordering::Relaxed), 4, "the winner's value");
     }
 
     #[test]

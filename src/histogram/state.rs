@@ -450,15 +450,7 @@ impl Spill {
         let stride = self.stride();
         let half = &self.cells[(seq >> 63) as usize * stride..][..stride];
         // Relaxed: the sum is published by the Release bucket increment.
-        let sum = &half[0];
-        let mut old = sum.load(Ordering::Relaxed);
-        loop {
-            let new = (f64::from_bits(old) + v).to_bits();
-            match sum.compare_exchange_weak(old, new, Ordering::Relaxed, Ordering::Relaxed) {
-                Ok(_) => break,
-                Err(cur) => old = cur,
-            }
-        }
+        add_float(&half[0], v);
         // Release: the collector sees this observation complete (bucket
         // counts add up to the started count) only after the sum includes it.
         half[1 + i].fetch_add(1, Ordering::Release);
@@ -505,17 +497,24 @@ impl Spill {
             }
         }
         if sum_bits != 0 {
-            let cell = &hot[0];
-            let mut old = cell.load(Ordering::Relaxed);
-            loop {
-                let new = (f64::from_bits(old) + sum).to_bits();
-                match cell.compare_exchange_weak(old, new, Ordering::Relaxed, Ordering::Relaxed) {
-                    Ok(_) => break,
-                    Err(cur) => old = cur,
-                }
-            }
+            // Relaxed: the collector that next reads it is ordered after
+            // this one by the collect mutex.
+            add_float(&hot[0], sum);
         }
         (started, sum)
+    }
+}
+
+/// Adds `v` to the float whose bits `cell` holds, with a relaxed
+/// compare-and-swap loop: callers order it by other means.
+fn add_float(cell: &AtomicU64, v: f64) {
+    let mut old = cell.load(Ordering::Relaxed);
+    loop {
+        let new = (f64::from_bits(old) + v).to_bits();
+        match cell.compare_exchange_weak(old, new, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => break,
+            Err(cur) => old = cur,
+        }
     }
 }
 

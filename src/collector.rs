@@ -369,8 +369,8 @@ impl ConstMetric {
     /// # Errors
     ///
     /// [`ConstMetricError`] as for [`ConstMetric::counter`], and if bounds
-    /// are not strictly increasing, counts decrease, or a count exceeds
-    /// `count`.
+    /// are not strictly increasing, counts decrease, a count exceeds
+    /// `count`, or a `+Inf` bucket does not hold `count`.
     pub fn histogram(
         desc: &Desc,
         count: u64,
@@ -394,6 +394,12 @@ impl ConstMetric {
             return Err(bad(
                 "a bucket count exceeds the total count or a bound is NaN",
             ));
+        }
+        if buckets
+            .last()
+            .is_some_and(|b| b.0 == f64::INFINITY && b.1 != count)
+        {
+            return Err(bad("the +Inf bucket must hold the total count"));
         }
         let value = HistogramValue {
             sample_count: count,

@@ -536,6 +536,29 @@ pub enum EncodeError {
         /// The refused name.
         name: String,
     },
+    /// A histogram's buckets are not in increasing order of their bounds
+    /// and counts, a bound is NaN, or the counts exceed or miss the
+    /// sample count (OpenMetrics checks what the text format assumes).
+    InvalidHistogram {
+        /// The family name.
+        metric: String,
+    },
+    /// A summary has a quantile outside `[0, 1]` or a negative quantile
+    /// value, which OpenMetrics does not allow.
+    InvalidSummary {
+        /// The family name.
+        metric: String,
+    },
+    /// Two families would expose the same sample name in OpenMetrics: a
+    /// counter `a_total` (OpenMetrics name `a`) beside a gauge `a`, or a
+    /// family beside one named like its samples (a gauge `a_count` beside
+    /// a histogram `a`).
+    NameClash {
+        /// The family whose name the other's starts with.
+        first: String,
+        /// The other family.
+        second: String,
+    },
 }
 
 impl fmt::Display for EncodeError {
@@ -548,6 +571,18 @@ impl fmt::Display for EncodeError {
                 )
             }
             Self::InvalidName { name } => write!(f, "{name:?} is not a valid name in this format"),
+            Self::InvalidHistogram { metric } => write!(
+                f,
+                "a histogram of family {metric:?} has buckets out of order, a NaN bound, or counts that do not add up"
+            ),
+            Self::InvalidSummary { metric } => write!(
+                f,
+                "a summary of family {metric:?} has a quantile outside [0, 1] or a negative quantile value"
+            ),
+            Self::NameClash { first, second } => write!(
+                f,
+                "families {first:?} and {second:?} would expose the same OpenMetrics sample name"
+            ),
         }
     }
 }

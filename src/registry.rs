@@ -12,6 +12,7 @@ use parking_lot::RwLock;
 
 use crate::collector::{Collector, MetricSink};
 use crate::desc::{is_valid_label_name, is_valid_metric_name, Desc, MetricType};
+use crate::encoding::openmetrics;
 use crate::encoding::text::{write_header, write_labels_open};
 use crate::error::{AlreadyRegisteredError, CollectError, DescError, GatherError, RegisterError};
 use crate::snapshot::{LabelPair, Metric, MetricFamily, Snapshot, Value};
@@ -571,6 +572,8 @@ struct LabelText {
     stale: bool,
     /// The family's `# HELP` and `# TYPE` lines.
     header: Vec<u8>,
+    /// The same in OpenMetrics, for the type its name implies.
+    om_header: Vec<u8>,
     /// The name, help and type `header` was rendered from.
     header_of: Option<(Arc<str>, Arc<str>, MetricType)>,
 }
@@ -863,6 +866,8 @@ impl Snapshot {
             if !current {
                 t.header.clear();
                 write_header(&mut t.header, fam);
+                t.om_header.clear();
+                openmetrics::write_usual_header(&mut t.om_header, fam);
                 t.header_of = Some((fam.name.clone(), fam.help.clone(), fam.metric_type));
             }
             if t.stale || t.ends.len() != fam.metrics.len() {
@@ -883,6 +888,14 @@ impl Snapshot {
         self.families().get(family)?;
         let t = self.state.texts.get(family)?;
         t.header_of.as_ref().map(|_| &t.header[..])
+    }
+
+    /// The `family`-th family's OpenMetrics header, for the type its name
+    /// implies.
+    pub(crate) fn header_text_om(&self, family: usize) -> Option<&[u8]> {
+        self.families().get(family)?;
+        let t = self.state.texts.get(family)?;
+        t.header_of.as_ref().map(|_| &t.om_header[..])
     }
 
     /// The rendered label blocks of the `family`-th family's series, if up

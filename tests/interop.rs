@@ -134,9 +134,8 @@ fn tricky_expected() -> Vec<PyFamily> {
     ]
 }
 
-/// The registry behind [`TRICKY_TEXT`], built with the library's API, and
-/// its text exposition.
-fn tricky_registry_text() -> String {
+/// The registry behind [`TRICKY_TEXT`], built with the library's API.
+fn tricky_registry() -> promclient::Registry {
     use promclient::{CounterVec, GaugeVec, HistogramVec, Registry, ValueFn, DEFAULT_BUCKETS};
 
     let registry = Registry::new();
@@ -188,9 +187,13 @@ fn tricky_registry_text() -> String {
     registry.register(temps).unwrap();
     registry.register(requests).unwrap();
     registry.register(latency).unwrap();
+    registry
+}
 
+/// The text exposition of [`tricky_registry`].
+fn tricky_registry_text() -> String {
     let mut out = Vec::new();
-    promclient::encoding::text::encode(&registry.gather().unwrap(), &mut out).unwrap();
+    promclient::encoding::text::encode(&tricky_registry().gather().unwrap(), &mut out).unwrap();
     String::from_utf8(out).unwrap()
 }
 
@@ -230,6 +233,262 @@ fn example_output_passes_promtool_and_python_parser() {
         "python parsed no metric family from example `basic` output:\n{text}"
     );
     assert_matches_type_lines(&text, &families);
+}
+
+/// [`tricky_expected`] as the OpenMetrics parser reads [`tricky_registry`]'s
+/// OpenMetrics exposition: the same samples, with `le` bounds written as
+/// OpenMetrics floats (`1.0` where the text format has `1`).
+fn tricky_expected_openmetrics() -> Vec<PyFamily> {
+    let mut families = tricky_expected();
+    for f in &mut families {
+        for s in &mut f.samples {
+            for (k, v) in &mut s.labels {
+                if k == "le" && !v.contains(['.', 'e', 'I']) {
+                    v.push_str(".0");
+                }
+            }
+        }
+    }
+    families
+}
+
+#[test]
+fn openmetrics_output_parses_strictly_in_python() {
+    let test = "openmetrics_output_parses_strictly_in_python";
+    if !tools_available(test, &[Tool::Python]) {
+        return;
+    }
+    let snapshot = tricky_registry().gather().unwrap();
+    let mut out = Vec::new();
+    promclient::encoding::openmetrics::encode(&snapshot, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let families = python_parse_openmetrics(&text);
+    assert_matches_type_lines(&text, &families);
+    assert_families_eq(&families, &tricky_expected_openmetrics(), &text);
+
+    // With `_created` lines: one more sample per counter and histogram
+    // series, each a creation time in seconds within this test's run.
+    let mut out = Vec::new();
+    let options = promclient::encoding::openmetrics::Options::new().created(true);
+    promclient::encoding::openmetrics::encode_with(&snapshot, &mut out, options).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let families = python_parse_openmetrics(&text);
+    assert_matches_type_lines(&text, &families);
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let created: Vec<&PySample> = families
+        .iter()
+        .flat_map(|f| &f.samples)
+        .filter(|s| s.name.ends_with("_created"))
+        .collect();
+    assert_eq!(
+        created.len(),
+        4 + 1,
+        "four counter series, one histogram series\n{text}"
+    );
+    for s in created {
+        assert!(
+            (now - 600.0..=now).contains(&s.value),
+            "{s:?} is not a recent time\n{text}"
+        );
+    }
+}
+
+/// Every place where the OpenMetrics encoder writes something other than
+/// client_golang would (see `promclient::encoding::openmetrics::encode`),
+/// plus exemplars, timestamps, units and summaries: the strict parser must
+/// accept all of it.
+#[test]
+fn openmetrics_edge_cases_parse_strictly_in_python() {
+    use promclient::{
+        Bucket, CounterValue, Exemplar, HistogramValue, LabelPair, Metric, MetricFamily,
+        MetricType, Quantile, SummaryValue, Value,
+    };
+    use std::time::Duration;
+
+    let test = "openmetrics_edge_cases_parse_strictly_in_python";
+    if !tools_available(test, &[Tool::Python]) {
+        return;
+    }
+    let at = SystemTime::UNIX_EPOCH + Duration::new(1_700_000_000, 123_000_000);
+    let pair = |k: &str, v: &str| LabelPair::new(k, v);
+    let series = |labels: Vec<LabelPair>, value: Value, ts: Option<i64>| Metric {
+        labels: labels.into_boxed_slice(),
+        value,
+        timestamp_ms: ts,
+    };
+    let family =
+        |name: &str, t: MetricType, unit: Option<&str>, metrics: Vec<Metric>| MetricFamily {
+            name: name.into(),
+            help: "Help with \"quotes\", a \\ and a\nnewline.".into(),
+            metric_type: t,
+            unit: unit.map(Into::into),
+            metrics,
+        };
+    let ex = |v: f64| {
+        Some(Box::new(Exemplar {
+            labels: vec![pair("trace_id", "4bf92f3577b34da6a3ce929d0e0e4736")],
+            value: v,
+            timestamp: Some(at),
+        }))
+    };
+    let counter = |v: f64, exemplar| {
+        Value::Counter(CounterValue {
+            value: v,
+            created: Some(at),
+            exemplar,
+        })
+    };
+    let bucket = |le: f64, n: u64, exemplar| Bucket {
+        upper_bound: le,
+        cumulative_count: n,
+        exemplar,
+    };
+    let histogram = |sum: f64, buckets: Vec<Bucket>, count: u64| {
+        Value::Histogram(Box::new(HistogramValue {
+            sample_count: count,
+            sample_sum: sum,
+            buckets,
+            created: Some(at),
+            native: None,
+        }))
+    };
+    let summary = |sum: f64| {
+        Value::Summary(Box::new(SummaryValue {
+            sample_count: 3,
+            sample_sum: sum,
+            quantiles: vec![
+                Quantile {
+                    quantile: 0.0,
+                    value: 0.5,
+                },
+                Quantile {
+                    quantile: 0.5,
+                    value: f64::NAN,
+                },
+                Quantile {
+                    quantile: 1.0,
+                    value: 1e6,
+                },
+            ],
+            created: Some(at),
+        }))
+    };
+    let families = vec![
+        family(
+            "edge_bytes_total",
+            MetricType::Counter,
+            Some("bytes"),
+            vec![
+                series(vec![pair("a", "1")], counter(1e21, ex(0.5)), None),
+                series(
+                    vec![pair("a", "2")],
+                    counter(0.0, None),
+                    Some(1_700_000_000_123),
+                ),
+            ],
+        ),
+        // Typed `unknown`: no `_total`, and a NaN value.
+        family(
+            "edge_no_suffix",
+            MetricType::Counter,
+            None,
+            vec![series(vec![], counter(2.0, ex(1.0)), None)],
+        ),
+        family(
+            "edge_nan_total",
+            MetricType::Counter,
+            None,
+            vec![series(vec![], counter(f64::NAN, ex(1.0)), None)],
+        ),
+        family(
+            "edge_gauge_seconds",
+            MetricType::Gauge,
+            Some("seconds"),
+            vec![series(
+                vec![pair("k", "\"\\\n🦀")],
+                Value::Gauge(-0.0),
+                Some(-1500),
+            )],
+        ),
+        family(
+            "edge_histogram",
+            MetricType::Histogram,
+            None,
+            vec![
+                // Counter-like: sum and count.
+                series(
+                    vec![pair("k", "a")],
+                    histogram(3.5, vec![bucket(0.5, 1, ex(0.25)), bucket(1e6, 2, None)], 3),
+                    Some(1_700_000_000_000),
+                ),
+                // Negative bound, negative sum, NaN sum: no sum or count.
+                series(
+                    vec![pair("k", "b")],
+                    histogram(1.0, vec![bucket(-1.0, 1, None), bucket(0.0, 1, None)], 1),
+                    None,
+                ),
+                series(
+                    vec![pair("k", "c")],
+                    histogram(-2.0, vec![bucket(1.0, 1, None)], 1),
+                    None,
+                ),
+                series(
+                    vec![pair("k", "d")],
+                    histogram(f64::NAN, vec![bucket(f64::INFINITY, 4, ex(7.0))], 4),
+                    None,
+                ),
+            ],
+        ),
+        family(
+            "edge_summary",
+            MetricType::Summary,
+            None,
+            vec![
+                series(vec![pair("k", "a")], summary(10.0), Some(1_000)),
+                series(vec![pair("k", "b")], summary(-10.0), None),
+            ],
+        ),
+        family(
+            "edge_untyped",
+            MetricType::Untyped,
+            None,
+            vec![series(vec![], Value::Untyped(f64::NEG_INFINITY), None)],
+        ),
+    ];
+    for created in [false, true] {
+        let mut out = Vec::new();
+        let options = promclient::encoding::openmetrics::Options::new().created(created);
+        promclient::encoding::openmetrics::encode_with(&families, &mut out, options).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        for want in [
+            "# UNIT edge_bytes bytes\n",
+            "# UNIT edge_gauge_seconds seconds\n",
+            "# TYPE edge_no_suffix unknown\n",
+            "# TYPE edge_nan_total unknown\n",
+            "edge_histogram_bucket{k=\"a\",le=\"0.5\"} 1 1.7e+09 # {trace_id=",
+        ] {
+            assert!(text.contains(want), "{want:?} missing in\n{text}");
+        }
+        let parsed = python_parse_openmetrics(&text);
+        assert_matches_type_lines(&text, &parsed);
+        let names: Vec<&str> = parsed.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "edge_bytes",
+                "edge_no_suffix",
+                "edge_nan_total",
+                "edge_gauge_seconds",
+                "edge_histogram",
+                "edge_summary",
+                "edge_untyped"
+            ],
+            "{text}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -396,7 +655,10 @@ fn promtool_check(text: &str) {
 /// messages), labels are sorted by name. `END` marks complete output.
 const PY_SCRIPT: &str = r#"
 import struct, sys
-from prometheus_client.parser import text_string_to_metric_families
+if sys.argv[1:] == ["openmetrics"]:
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+else:
+    from prometheus_client.parser import text_string_to_metric_families
 
 def h(s):
     return s.encode("utf-8").hex()
@@ -458,11 +720,21 @@ fn sample(name: &str, labels: &[(&str, &str)], value: f64) -> PySample {
     }
 }
 
-/// Parses `text` with the Python client. Any Python error fails the test,
-/// showing the input and the traceback.
+/// Parses `text` (format 0.0.4) with the Python client. Any Python error
+/// fails the test, showing the input and the traceback.
 fn python_parse(text: &str) -> Vec<PyFamily> {
+    python_parse_with(text, "text")
+}
+
+/// Parses `text` with the Python client's strict OpenMetrics parser.
+fn python_parse_openmetrics(text: &str) -> Vec<PyFamily> {
+    python_parse_with(text, "openmetrics")
+}
+
+fn python_parse_with(text: &str, parser: &str) -> Vec<PyFamily> {
     let mut cmd = Command::new(Tool::Python.command());
-    cmd.args(["-c", PY_SCRIPT]).env("PYTHONIOENCODING", "utf-8");
+    cmd.args(["-c", PY_SCRIPT, parser])
+        .env("PYTHONIOENCODING", "utf-8");
     let out = run_with_stdin(cmd, text);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);

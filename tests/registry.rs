@@ -8,9 +8,9 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 
 use promclient::{
-    CollectError, Collector, ConstMetric, Counter, CounterVec, Desc, DescError, FnCollector,
-    GatherError, Gauge, GaugeVec, Histogram, HistogramVec, Metric, MetricFamily, MetricType, Opts,
-    RegisterError, Registry, Snapshot, Value,
+    CollectError, Collector, ConstMetric, ConstMetricError, Counter, CounterVec, Desc, DescError,
+    FnCollector, GatherError, Gauge, GaugeVec, Histogram, HistogramVec, Metric, MetricFamily,
+    MetricType, Opts, RegisterError, Registry, Snapshot, Value,
 };
 use proptest::prelude::*;
 
@@ -1290,4 +1290,36 @@ fn concurrent_gathers_while_children_are_created_and_incremented() -> TestResult
         (WORKERS * ROUNDS) as f64
     );
     Ok(())
+}
+
+#[test]
+fn const_histograms_refuse_buckets_that_do_not_add_up() {
+    let desc = Desc::new(MetricType::Histogram, "h_seconds", "H.", &[], &[]).expect("valid desc");
+    let reason = |buckets: &[(f64, u64)]| match ConstMetric::histogram(&desc, 5, 1.0, buckets, &[])
+    {
+        Err(ConstMetricError::InvalidBuckets { metric, reason }) => {
+            assert_eq!(metric, "h_seconds");
+            reason
+        }
+        other => panic!("{buckets:?}: {other:?}"),
+    };
+    assert_eq!(
+        reason(&[(2.0, 1), (1.0, 2)]),
+        "upper bounds must be strictly increasing"
+    );
+    assert_eq!(
+        reason(&[(1.0, 2), (2.0, 1)]),
+        "cumulative counts must not decrease"
+    );
+    assert_eq!(
+        reason(&[(1.0, 6)]),
+        "a bucket count exceeds the total count or a bound is NaN"
+    );
+    assert_eq!(
+        reason(&[(1.0, 1), (f64::INFINITY, 4)]),
+        "the +Inf bucket must hold the total count"
+    );
+    for fine in [&[][..], &[(1.0, 1)], &[(1.0, 1), (f64::INFINITY, 5)]] {
+        ConstMetric::histogram(&desc, 5, 1.0, fine, &[]).expect("consistent");
+    }
 }

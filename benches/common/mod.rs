@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 
+pub mod scrape_registry;
+
 /// Runs `op` `iters` times on this thread and on a second one, started
 /// together at a barrier, and returns this thread's wall time. Each thread
 /// gets its own state from `make(thread index)`.

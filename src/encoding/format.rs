@@ -45,6 +45,49 @@ pub(crate) fn write_float(out: &mut impl Out, v: f64) {
     write_float_other(out, v);
 }
 
+/// Appends `v` as client_golang's OpenMetrics encoder does: as
+/// [`write_float`], plus `.0` when that has neither a `.` nor an `e`, which
+/// is exactly the whole numbers below 1e6 (`1.0`, `0.0` for both zeros,
+/// `100000.0`; but `1e+06`, `0.5`, `+Inf`, `NaN`).
+///
+/// Always inlined: called, the OpenMetrics encode of the scrape bench's
+/// registry took 5.82M instructions (callgrind) and 1.16x the text
+/// encode's time (median of 100 alternating slots); inlined, 5.77M and
+/// 1.12x.
+#[inline(always)]
+pub(crate) fn write_float_om(out: &mut impl Out, v: f64) {
+    if v.abs() < 1e6 {
+        let i = v as i64;
+        if i as f64 == v {
+            if i < 0 {
+                out.byte(b'-');
+            }
+            // At most six digits: `.0` fits in the same word.
+            let (digits, len) = small_word(i.unsigned_abs());
+            let point_zero = u64::from(u16::from_le_bytes(*b".0")) << (8 * len);
+            out.word((digits | point_zero).to_le_bytes(), len + 2);
+            return;
+        }
+    }
+    write_float_other(out, v);
+}
+
+/// The most bytes [`write_float_om`] writes.
+pub(crate) const FLOAT_OM_MAX: usize = FLOAT_MAX + 2;
+
+/// Appends `n` in decimal, as OpenMetrics writes counts (never in
+/// exponent form, unlike the text format's [`write_count`]). Always
+/// inlined: called, it cost the OpenMetrics encode of the scrape bench's
+/// registry 6.36M instructions against 6.28M (callgrind).
+#[inline(always)]
+pub(crate) fn write_u64(out: &mut impl Out, n: u64) {
+    if n < 1_000_000 {
+        write_small(out, n);
+    } else {
+        out.put(itoa::Buffer::new().format(n).as_bytes());
+    }
+}
+
 /// [`write_float`] for everything but small whole numbers.
 #[inline(never)]
 fn write_float_other(out: &mut impl Out, v: f64) {
@@ -167,6 +210,14 @@ const PAIRS: &[u8; 200] = b"\
 /// length switch.
 #[inline(always)]
 fn write_small(out: &mut impl Out, n: u64) {
+    let (word, len) = small_word(n);
+    out.word(word.to_le_bytes(), len);
+}
+
+/// `n < 1_000_000` in decimal as [`write_small`] writes it: the digits in
+/// the low bytes of a word (first digit lowest), and their count.
+#[inline(always)]
+fn small_word(n: u64) -> (u64, usize) {
     debug_assert!(n < 1_000_000);
     let n = n as u32;
     let hi = n / 10_000;
@@ -185,7 +236,7 @@ fn write_small(out: &mut impl Out, n: u64) {
         + usize::from(n >= 1_000)
         + usize::from(n >= 10_000)
         + usize::from(n >= 100_000);
-    out.word((padded >> (8 * (6 - len))).to_le_bytes(), len);
+    (padded >> (8 * (6 - len)), len)
 }
 
 /// Appends `v` in decimal (timestamps; whole floats below 1e6).

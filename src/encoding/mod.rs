@@ -2,6 +2,8 @@
 //!
 //! - [`text`]: the Prometheus text format 0.0.4, byte-identical to
 //!   client_golang's output for the same families.
+//! - [`openmetrics`]: OpenMetrics 1.0 text, as client_golang writes it
+//!   where that is valid OpenMetrics.
 //!
 //! Encoders take anything that is [`Families`]: a [`Snapshot`] (fastest:
 //! it carries each series' label text, rendered when the labels last
@@ -11,6 +13,7 @@ use crate::registry::LabelTexts;
 use crate::snapshot::{MetricFamily, Snapshot};
 
 mod format;
+pub mod openmetrics;
 mod room;
 pub mod text;
 
@@ -39,6 +42,13 @@ pub trait Families: sealed::Sealed {
     fn header_text(&self, _family: usize) -> Option<&[u8]> {
         None
     }
+
+    /// The `family`-th family's OpenMetrics `# HELP`, `# TYPE` and
+    /// `# UNIT` lines for the type its name implies, if rendered ahead.
+    #[doc(hidden)]
+    fn header_text_om(&self, _family: usize) -> Option<&[u8]> {
+        None
+    }
 }
 
 impl sealed::Sealed for Snapshot {}
@@ -54,6 +64,10 @@ impl Families for Snapshot {
 
     fn header_text(&self, family: usize) -> Option<&[u8]> {
         Snapshot::header_text(self, family)
+    }
+
+    fn header_text_om(&self, family: usize) -> Option<&[u8]> {
+        Snapshot::header_text_om(self, family)
     }
 }
 
@@ -91,5 +105,9 @@ impl<T: Families + ?Sized> Families for &T {
 
     fn header_text(&self, family: usize) -> Option<&[u8]> {
         (**self).header_text(family)
+    }
+
+    fn header_text_om(&self, family: usize) -> Option<&[u8]> {
+        (**self).header_text_om(family)
     }
 }

@@ -202,7 +202,7 @@ fn touch(metrics: &[Metric]) {
 /// Instruments validate label names, hand-built snapshots may not: check
 /// each name, skipping those shared (same pointer) with the previous series.
 #[inline]
-fn check_label_names(m: &Metric, prev: Option<&Metric>) -> Result<(), EncodeError> {
+pub(super) fn check_label_names(m: &Metric, prev: Option<&Metric>) -> Result<(), EncodeError> {
     for (j, l) in m.labels.iter().enumerate() {
         let known = prev
             .and_then(|p| p.labels.get(j))
@@ -217,7 +217,7 @@ fn check_label_names(m: &Metric, prev: Option<&Metric>) -> Result<(), EncodeErro
 }
 
 /// The cached label text, or the labels rendered into `rendered`.
-fn label_block<'r>(
+pub(super) fn label_block<'r>(
     text: Option<&'r [u8]>,
     labels: &[LabelPair],
     rendered: &'r mut Vec<u8>,
@@ -273,7 +273,7 @@ fn histogram(
     le: &mut LeCache,
     prefix: &mut Vec<u8>,
 ) {
-    le.load(h);
+    le.load(h, write_float);
     // Every bucket line starts with `name_bucket{labels,le="`: build it once.
     prefix.clear();
     prefix.extend_from_slice(name.as_bytes());
@@ -397,6 +397,14 @@ fn tail(r: &mut Room<'_>, value: Num, ts: Option<i64>) {
     r.byte(b'\n');
 }
 
+/// The escaped help text inside `header`, a family's `# HELP` and `# TYPE`
+/// lines as [`write_header`] wrote them.
+pub(super) fn escaped_help<'h>(header: &'h [u8], family: &MetricFamily) -> Option<&'h [u8]> {
+    let name = family.name.len();
+    let type_line = b"\n# TYPE ".len() + name + 1 + family.metric_type.as_str().len() + 1;
+    header.get(b"# HELP ".len() + name + 1..header.len().checked_sub(type_line)?)
+}
+
 /// Writes a family's `# HELP` and `# TYPE` lines.
 pub(crate) fn write_header(out: &mut Vec<u8>, family: &MetricFamily) {
     let name = family.name.as_bytes();
@@ -440,20 +448,23 @@ struct Scratch {
 /// Formatted `le` values of the last bucket layout seen: series of one
 /// histogram family share their bounds, so each is formatted once.
 #[derive(Default)]
-struct LeCache {
+pub(super) struct LeCache {
     bounds: Vec<u64>,
     /// Each bound formatted and followed by `"} `, back to back.
     text: Vec<u8>,
     ends: Vec<usize>,
     /// The longest entry.
-    longest: usize,
+    pub(super) longest: usize,
 }
 
 /// The `+Inf` bucket's bound as [`LeCache`] keeps bounds.
-const INF_LE: &[u8] = b"+Inf\"} ";
+pub(super) const INF_LE: &[u8] = b"+Inf\"} ";
 
 impl LeCache {
-    fn load(&mut self, h: &HistogramValue) {
+    /// Formats `h`'s bounds with `float`, unless they are the ones
+    /// formatted last (each encoder keeps its own cache, so `float` is the
+    /// same on every call).
+    pub(super) fn load(&mut self, h: &HistogramValue, float: fn(&mut Vec<u8>, f64)) {
         let same = self.bounds.len() == h.buckets.len()
             && self
                 .bounds
@@ -475,14 +486,14 @@ impl LeCache {
         for b in &h.buckets {
             self.bounds.push(b.upper_bound.to_bits());
             let start = self.text.len();
-            write_float(&mut self.text, b.upper_bound);
+            float(&mut self.text, b.upper_bound);
             self.text.extend_from_slice(b"\"} ");
             self.ends.push(self.text.len());
             self.longest = self.longest.max(self.text.len() - start);
         }
     }
 
-    fn get(&self, i: usize) -> &[u8] {
+    pub(super) fn get(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         &self.text[start..self.ends[i]]
     }

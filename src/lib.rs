@@ -95,7 +95,11 @@
 //! # Exposition
 //!
 //! [`encoding::text`] writes the text format 0.0.4, byte-identical to
-//! client_golang's output for the same families.
+//! client_golang's output for the same families, and
+//! [`encoding::openmetrics`] OpenMetrics 1.0 text as client_golang writes
+//! it where that is valid OpenMetrics. [`encoding::negotiate`] picks the
+//! format a scraper's `Accept` header asks for, as client_golang's
+//! `promhttp` does.
 //!
 //! # The process collector
 //!

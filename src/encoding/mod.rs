@@ -4,6 +4,8 @@
 //!   client_golang's output for the same families.
 //! - [`openmetrics`]: OpenMetrics 1.0 text, as client_golang writes it
 //!   where that is valid OpenMetrics.
+//! - [`negotiate`]: which format (and name escaping) a scraper's `Accept`
+//!   header asks for.
 //!
 //! Encoders take anything that is [`Families`]: a [`Snapshot`] (fastest:
 //! it carries each series' label text, rendered when the labels last
@@ -13,6 +15,7 @@ use crate::registry::LabelTexts;
 use crate::snapshot::{MetricFamily, Snapshot};
 
 mod format;
+pub mod negotiate;
 pub mod openmetrics;
 mod room;
 pub mod text;

@@ -421,7 +421,9 @@ impl ConstMetric {
     ///
     /// # Errors
     ///
-    /// As [`ConstMetric::counter`].
+    /// As [`ConstMetric::counter`], and
+    /// [`ConstMetricError::InvalidQuantile`] for a quantile outside
+    /// `[0, 1]` or NaN.
     pub fn summary(
         desc: &Desc,
         count: u64,
@@ -429,6 +431,12 @@ impl ConstMetric {
         quantiles: &[(f64, f64)],
         label_values: &[&str],
     ) -> Result<Self, ConstMetricError> {
+        if let Some(&(quantile, _)) = quantiles.iter().find(|(q, _)| !(0.0..=1.0).contains(q)) {
+            return Err(ConstMetricError::InvalidQuantile {
+                metric: desc.fq_name().to_string(),
+                quantile,
+            });
+        }
         let value = SummaryValue {
             sample_count: count,
             sample_sum: sum,

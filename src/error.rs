@@ -240,6 +240,13 @@ pub enum ConstMetricError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// A summary quantile is outside `[0, 1]` or NaN.
+    InvalidQuantile {
+        /// The metric name.
+        metric: String,
+        /// The refused quantile.
+        quantile: f64,
+    },
 }
 
 impl fmt::Display for ConstMetricError {
@@ -256,6 +263,12 @@ impl fmt::Display for ConstMetricError {
             Self::Labels(e) => e.fmt(f),
             Self::InvalidBuckets { metric, reason } => {
                 write!(f, "invalid buckets for metric {metric:?}: {reason}")
+            }
+            Self::InvalidQuantile { metric, quantile } => {
+                write!(
+                    f,
+                    "quantile {quantile} of metric {metric:?} is not within [0, 1]"
+                )
             }
         }
     }
@@ -543,8 +556,8 @@ pub enum EncodeError {
         /// The family name.
         metric: String,
     },
-    /// A summary has a quantile outside `[0, 1]` or a negative quantile
-    /// value, which OpenMetrics does not allow.
+    /// A summary has a quantile outside `[0, 1]` (or NaN), which
+    /// OpenMetrics does not allow.
     InvalidSummary {
         /// The family name.
         metric: String,
@@ -577,7 +590,7 @@ impl fmt::Display for EncodeError {
             ),
             Self::InvalidSummary { metric } => write!(
                 f,
-                "a summary of family {metric:?} has a quantile outside [0, 1] or a negative quantile value"
+                "a summary of family {metric:?} has a quantile outside [0, 1]"
             ),
             Self::NameClash { first, second } => write!(
                 f,

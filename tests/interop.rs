@@ -369,6 +369,10 @@ fn openmetrics_edge_cases_parse_strictly_in_python() {
                     value: f64::NAN,
                 },
                 Quantile {
+                    quantile: 0.9,
+                    value: -4.0,
+                },
+                Quantile {
                     quantile: 1.0,
                     value: 1e6,
                 },
@@ -387,6 +391,19 @@ fn openmetrics_edge_cases_parse_strictly_in_python() {
                     vec![pair("a", "2")],
                     counter(0.0, None),
                     Some(1_700_000_000_123),
+                ),
+                // Left out: a quote in an exemplar's label value.
+                series(
+                    vec![pair("a", "3")],
+                    counter(
+                        4.0,
+                        Some(Box::new(Exemplar {
+                            labels: vec![pair("trace_id", "x\"y")],
+                            value: 1.0,
+                            timestamp: None,
+                        })),
+                    ),
+                    None,
                 ),
             ],
         ),

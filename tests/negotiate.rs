@@ -77,13 +77,25 @@ const SCRAPERS: &[(&str, &str, Format, Escaping, &str)] = &[
 #[test]
 fn real_scrapers_get_what_they_ask_for() {
     for &(who, accept, format, escaping, content_type) in SCRAPERS {
-        let n = negotiate(accept);
+        let n = negotiate_among(accept, &Format::ALL);
         assert_eq!(
             (n.format, n.escaping),
             (format, escaping),
             "{who}: {accept}"
         );
         assert_eq!(n.content_type(), content_type, "{who}");
+        // Without protobuf on offer, its askers get OpenMetrics.
+        let without = negotiate(accept);
+        let want = if format == Format::Protobuf {
+            Format::OpenMetrics
+        } else {
+            format
+        };
+        assert_eq!(
+            (without.format, without.escaping),
+            (want, escaping),
+            "{who}"
+        );
     }
 }
 
@@ -130,6 +142,10 @@ fn versions_default_per_type_and_must_match() {
         ("application/openmetrics-text;version=2.0.0", Format::Text),
         ("text/plain;version=0.0.3", Format::Text),
         ("application/json", Format::Text),
+        (
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited",
+            Format::Protobuf,
+        ),
         // Protobuf needs both its parameters, and only `delimited` is served.
         ("application/vnd.google.protobuf", Format::Text),
         (
@@ -145,7 +161,8 @@ fn versions_default_per_type_and_must_match() {
         ("application/*", Format::Text),
         ("*", Format::Text),
     ] {
-        assert_eq!(negotiate(accept).format, format, "{accept}");
+        let n = negotiate_among(accept, &Format::ALL);
+        assert_eq!(n.format, format, "{accept}");
     }
 }
 

@@ -347,7 +347,11 @@ fn summaries() {
             ),
             metric(
                 &[("name_1", "value 1")],
-                summary(4711, -2010.1971, &[(0.5, 1.0), (0.99, f64::NAN)]),
+                summary(
+                    4711,
+                    -2010.1971,
+                    &[(0.5, 1.0), (0.9, -3.0), (0.99, f64::NAN)],
+                ),
             ),
         ],
     );
@@ -362,10 +366,11 @@ summary_name_sum 3.4567
 summary_name_count 42
 summary_name{name_1="value 1",quantile="0.5"} 1.0
 summary_name{name_1="value 1",quantile="0.99"} NaN
+summary_name_count{name_1="value 1"} 4711
 # EOF
 "#
     );
-    for quantiles in [&[(0.5, -1.0)][..], &[(1.5, 1.0)], &[(f64::NAN, 1.0)]] {
+    for quantiles in [&[(1.5, 1.0)][..], &[(-0.1, 1.0)], &[(f64::NAN, 1.0)]] {
         let f = family(
             "s",
             "S.",
@@ -441,17 +446,19 @@ fn exemplars_on_counters_and_buckets() {
         ..CounterValue::default()
     };
     c.exemplar = exemplar(
-        &[("trace_id", "abc\"1")],
+        &[("trace_id", "abc1")],
         1.0,
         Some(epoch_plus(1_600_000_000, 0)),
     );
     let mut h = histogram_value(3, 2.5, &[(0.5, 1), (1.0, 2)]);
     h.buckets[1].exemplar = exemplar(&[("trace_id", "def")], 0.75, None);
-    // Left out: no labels, and labels over the 128-character limit.
+    // Left out: no labels, labels over the 128-character limit, a quote.
     h.buckets[0].exemplar = exemplar(&[], 0.25, None);
     let long = "x".repeat(121); // 129 characters with the name
     let mut c2 = c.clone();
     c2.exemplar = exemplar(&[("trace_id", &long)], 1.0, None);
+    let mut c3 = c.clone();
+    c3.exemplar = exemplar(&[("trace_id", "a\"b")], 1.0, None);
     let families = [
         family(
             "hits_total",
@@ -460,6 +467,7 @@ fn exemplars_on_counters_and_buckets() {
             vec![
                 metric(&[("a", "1")], Value::Counter(c)),
                 metric(&[("a", "2")], Value::Counter(c2)),
+                metric(&[("a", "3")], Value::Counter(c3)),
             ],
         ),
         family(
@@ -472,8 +480,9 @@ fn exemplars_on_counters_and_buckets() {
     assert_eq!(
         om(&families),
         "# HELP hits Hits.\n# TYPE hits counter\n\
-         hits_total{a=\"1\"} 3.0 # {trace_id=\"abc\\\"1\"} 1.0 1.6e+09\n\
+         hits_total{a=\"1\"} 3.0 # {trace_id=\"abc1\"} 1.0 1.6e+09\n\
          hits_total{a=\"2\"} 3.0\n\
+         hits_total{a=\"3\"} 3.0\n\
          # HELP latency_seconds Latency.\n# TYPE latency_seconds histogram\n\
          latency_seconds_bucket{le=\"0.5\"} 1\n\
          latency_seconds_bucket{le=\"1.0\"} 2 # {trace_id=\"def\"} 0.75\n\

@@ -1323,3 +1323,19 @@ fn const_histograms_refuse_buckets_that_do_not_add_up() {
         ConstMetric::histogram(&desc, 5, 1.0, fine, &[]).expect("consistent");
     }
 }
+
+#[test]
+fn const_summaries_refuse_quantiles_outside_zero_to_one() {
+    let desc = Desc::new(MetricType::Summary, "s_seconds", "S.", &[], &[]).expect("valid desc");
+    for q in [-0.1, 1.5, f64::NAN] {
+        match ConstMetric::summary(&desc, 1, 1.0, &[(0.5, 1.0), (q, 2.0)], &[]) {
+            Err(ConstMetricError::InvalidQuantile { metric, quantile }) => {
+                assert_eq!(metric, "s_seconds");
+                assert!(quantile.to_bits() == q.to_bits(), "{quantile} for {q}");
+            }
+            other => panic!("{q}: {other:?}"),
+        }
+    }
+    // Negative values are fine: a summary of temperatures.
+    ConstMetric::summary(&desc, 2, -3.0, &[(0.0, -2.0), (1.0, -1.0)], &[]).expect("valid");
+}

@@ -39,6 +39,9 @@ pub enum Format {
 impl Format {
     /// Every format, in the order client_golang prefers them when one
     /// `Accept` clause could name several.
+    ///
+    /// [`negotiate`] offers these but [`Format::Protobuf`], which this crate
+    /// cannot encode yet; offer it with [`negotiate_among`].
     pub const ALL: [Format; 5] = [
         Format::OpenMetrics,
         Format::OpenMetricsV0_0_1,
@@ -171,9 +174,17 @@ impl Negotiated {
     }
 }
 
+/// The formats [`negotiate`] offers: those this crate encodes.
+const ENCODED: [Format; 4] = [
+    Format::OpenMetrics,
+    Format::OpenMetricsV0_0_1,
+    Format::TextV1,
+    Format::Text,
+];
+
 /// Picks the format and escaping for an `Accept` header value (several
-/// `Accept` headers joined with `,`), among all formats this crate
-/// serves.
+/// `Accept` headers joined with `,`), among the formats this crate
+/// encodes: the text formats and OpenMetrics.
 ///
 /// # Examples
 ///
@@ -198,7 +209,7 @@ impl Negotiated {
 /// ```
 #[must_use]
 pub fn negotiate(accept: &str) -> Negotiated {
-    negotiate_among(accept, &Format::ALL)
+    negotiate_among(accept, &ENCODED)
 }
 
 /// As [`negotiate`], among the `offered` formats only (in the order to

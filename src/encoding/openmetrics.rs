@@ -82,15 +82,19 @@ impl Options {
 /// - a counter whose name lacks `_total`, or with a negative or NaN value
 ///   (a hand-built one: [`Counter`](crate::Counter) refuses both), is
 ///   typed `unknown` under its full name, as client_golang does for the
-///   first;
+///   first, and so loses its exemplars and `_created` lines;
 /// - a histogram series with a negative bucket bound, or with a negative or
-///   NaN sum, and a summary series with a negative or NaN sum, leave out
-///   `_sum` and `_count` (OpenMetrics keeps them counter-like; a histogram's
-///   `+Inf` bucket still carries the count);
-/// - an exemplar without labels, or whose label names and values are
-///   longer than [`EXEMPLAR_LABELS_MAX`] characters, is left out;
-/// - `# UNIT` is written only when the family's name ends with `_` and its
-///   unit; series are never renamed;
+///   NaN sum, leaves out `_sum` and `_count` (OpenMetrics keeps them
+///   counter-like; the `+Inf` bucket still carries the count); a summary
+///   series with a negative or NaN sum leaves out `_sum`, and its quantile
+///   lines with a negative value are left out;
+/// - an exemplar without labels, whose label names and values are longer
+///   than [`EXEMPLAR_LABELS_MAX`] characters, or with a `"` in a label
+///   value (which the Python client's parser misreads even escaped), is
+///   left out;
+/// - `# UNIT` is written when the family has a unit and its name ends with
+///   `_` and the unit (client_golang writes none unless asked, and then
+///   renames series); series are never renamed;
 /// - a `_created` line carries its series' timestamp, if the series has
 ///   one, as the series' other lines do (OpenMetrics parsers refuse a
 ///   series whose lines mix timestamps and none).
@@ -99,8 +103,7 @@ impl Options {
 ///
 /// [`EncodeError`] if a family or label name is invalid, a series' value
 /// does not match its family's type, a histogram's buckets are out of
-/// order or NaN, a summary has a quantile outside `[0, 1]` or a negative
-/// quantile value, or two families would expose the same OpenMetrics name
+/// order or NaN, a summary has a quantile outside `[0, 1]`, or two families would expose the same OpenMetrics name
 /// (a counter `a_total` and a gauge `a`, or a gauge `a_count` and a
 /// histogram `a`). What was written before the problem stays in `out`;
 /// name clashes are found before anything is written.
@@ -492,7 +495,7 @@ fn histogram(
     let invalid = || EncodeError::InvalidHistogram {
         metric: name.to_string(),
     };
-    let inf = h
+    let add_inf = h
         .buckets
         .last()
         .is_none_or(|b| b.upper_bound != f64::INFINITY);
@@ -507,7 +510,7 @@ fn histogram(
             ordered &= w[0].cumulative_count <= w[1].cumulative_count;
         }
         ordered &= match h.buckets.last() {
-            Some(b) if inf => b.cumulative_count <= h.sample_count,
+            Some(b) if add_inf => b.cumulative_count <= h.sample_count,
             Some(b) => b.cumulative_count == h.sample_count,
             None => true,
         };
@@ -534,20 +537,20 @@ fn histogram(
             let ex = exemplar(b.exemplar.as_deref(), validated)?;
             bucket_line(out, prefix, le.get(i), b.cumulative_count, ts, ex);
         }
-        if inf {
+        if add_inf {
             bucket_line(out, prefix, INF_LE, h.sample_count, ts, None);
         }
     } else {
         // All bucket lines in one reservation.
         let each = prefix.len() + le.longest.max(INF_LE.len()) + TAIL_MAX;
-        let mut r = Room::new(out, (h.buckets.len() + usize::from(inf)) * each);
+        let mut r = Room::new(out, (h.buckets.len() + usize::from(add_inf)) * each);
         for (i, b) in h.buckets.iter().enumerate() {
             r.put(prefix);
             r.put(le.get(i));
             value_and_time(&mut r, Num::Count(b.cumulative_count), ts);
             r.byte(b'\n');
         }
-        if inf {
+        if add_inf {
             r.put(prefix);
             r.put(INF_LE);
             value_and_time(&mut r, Num::Count(h.sample_count), ts);
@@ -597,19 +600,42 @@ fn summary(
     num: &mut Vec<u8>,
 ) -> Result<(), EncodeError> {
     for q in &s.quantiles {
-        if !(0.0..=1.0).contains(&q.quantile) || q.value < 0.0 {
+        if !(0.0..=1.0).contains(&q.quantile) {
             return Err(EncodeError::InvalidSummary {
                 metric: name.to_string(),
             });
+        }
+        if q.value < 0.0 {
+            continue;
         }
         num.clear();
         write_float_om(num, q.quantile);
         let extra = Some((&b"quantile=\""[..], &num[..]));
         sample(out, name, "", labels, extra, Num::Float(q.value), ts, None);
     }
+    // Unlike a histogram's, a summary's count may stand without its sum.
     if s.sample_sum >= 0.0 {
-        sum_and_count(out, name, labels, s.sample_sum, s.sample_count, ts);
+        sample(
+            out,
+            name,
+            "_sum",
+            labels,
+            None,
+            Num::Float(s.sample_sum),
+            ts,
+            None,
+        );
     }
+    sample(
+        out,
+        name,
+        "_count",
+        labels,
+        None,
+        Num::Count(s.sample_count),
+        ts,
+        None,
+    );
     if let Some(t) = s.created.filter(|_| options.created) {
         created(out, name, labels, t, ts);
     }
@@ -678,7 +704,10 @@ fn exemplar(e: Option<&Exemplar>, validated: bool) -> Result<Option<&Exemplar>, 
         .iter()
         .map(|l| l.name.chars().count() + l.value.chars().count())
         .sum();
-    Ok((chars <= EXEMPLAR_LABELS_MAX).then_some(e))
+    // The Python client's parser reads an exemplar's `\"` as the end of
+    // the value, so it refuses those values even escaped.
+    let quoted = e.labels.iter().any(|l| l.value.contains('"'));
+    Ok((chars <= EXEMPLAR_LABELS_MAX && !quoted).then_some(e))
 }
 
 enum Num {

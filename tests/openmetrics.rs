@@ -24,9 +24,13 @@ use std::time::{Duration, SystemTime};
 
 use promclient::encoding::openmetrics::{encode, encode_with, Options, CONTENT_TYPE};
 use promclient::{
-    Bucket, CounterValue, CounterVec, EncodeError, Exemplar, Gauge, HistogramValue, HistogramVec,
-    LabelPair, Metric, MetricFamily, MetricType, Quantile, Registry, SummaryValue, Value,
+    CounterValue, CounterVec, EncodeError, Exemplar, Gauge, HistogramVec, LabelPair, MetricFamily,
+    MetricType, Quantile, Registry, SummaryValue, Value,
 };
+
+#[path = "common/families.rs"]
+mod families;
+use families::{counter, family, histogram, histogram_value, metric, summary};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -43,63 +47,6 @@ fn om_with(families: &[MetricFamily], options: Options) -> String {
 fn om_err(families: &[MetricFamily]) -> EncodeError {
     let mut out = Vec::new();
     encode(families, &mut out).expect_err("refused")
-}
-
-fn family(name: &str, help: &str, metric_type: MetricType, metrics: Vec<Metric>) -> MetricFamily {
-    MetricFamily {
-        name: name.into(),
-        help: help.into(),
-        metric_type,
-        unit: None,
-        metrics,
-    }
-}
-
-fn metric(labels: &[(&str, &str)], value: Value) -> Metric {
-    Metric {
-        labels: labels.iter().map(|(n, v)| LabelPair::new(*n, *v)).collect(),
-        value,
-        timestamp_ms: None,
-    }
-}
-
-fn counter(v: f64) -> Value {
-    Value::Counter(CounterValue {
-        value: v,
-        ..CounterValue::default()
-    })
-}
-
-fn histogram_value(count: u64, sum: f64, buckets: &[(f64, u64)]) -> HistogramValue {
-    HistogramValue {
-        sample_count: count,
-        sample_sum: sum,
-        buckets: buckets
-            .iter()
-            .map(|&(upper_bound, cumulative_count)| Bucket {
-                upper_bound,
-                cumulative_count,
-                exemplar: None,
-            })
-            .collect(),
-        ..HistogramValue::default()
-    }
-}
-
-fn histogram(count: u64, sum: f64, buckets: &[(f64, u64)]) -> Value {
-    Value::Histogram(Box::new(histogram_value(count, sum, buckets)))
-}
-
-fn summary(count: u64, sum: f64, quantiles: &[(f64, f64)]) -> Value {
-    Value::Summary(Box::new(SummaryValue {
-        sample_count: count,
-        sample_sum: sum,
-        quantiles: quantiles
-            .iter()
-            .map(|&(quantile, value)| Quantile { quantile, value })
-            .collect(),
-        created: None,
-    }))
 }
 
 fn exemplar(labels: &[(&str, &str)], value: f64, at: Option<SystemTime>) -> Option<Box<Exemplar>> {

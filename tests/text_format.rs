@@ -24,10 +24,13 @@ use std::sync::Arc;
 
 use promclient::encoding::text::{encode, CONTENT_TYPE};
 use promclient::{
-    Bucket, ConstMetric, Counter, CounterValue, CounterVec, Desc, EncodeError, FnCollector, Gauge,
-    GaugeVec, Histogram, HistogramValue, HistogramVec, LabelPair, Metric, MetricFamily, MetricType,
-    Opts, Quantile, Registry, SummaryValue, Value,
+    ConstMetric, Counter, CounterVec, Desc, EncodeError, FnCollector, Gauge, GaugeVec, Histogram,
+    HistogramVec, LabelPair, Metric, MetricFamily, MetricType, Opts, Registry, Value,
 };
+
+#[path = "common/families.rs"]
+mod families;
+use families::{counter, family, histogram, metric, summary};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -35,59 +38,6 @@ fn text(families: &[MetricFamily]) -> String {
     let mut out = Vec::new();
     encode(families, &mut out).expect("encodes");
     String::from_utf8(out).expect("UTF-8")
-}
-
-fn family(name: &str, help: &str, metric_type: MetricType, metrics: Vec<Metric>) -> MetricFamily {
-    MetricFamily {
-        name: name.into(),
-        help: help.into(),
-        metric_type,
-        unit: None,
-        metrics,
-    }
-}
-
-fn metric(labels: &[(&str, &str)], value: Value) -> Metric {
-    Metric {
-        labels: labels.iter().map(|(n, v)| LabelPair::new(*n, *v)).collect(),
-        value,
-        timestamp_ms: None,
-    }
-}
-
-fn counter(v: f64) -> Value {
-    Value::Counter(CounterValue {
-        value: v,
-        ..CounterValue::default()
-    })
-}
-
-fn histogram(count: u64, sum: f64, buckets: &[(f64, u64)]) -> Value {
-    Value::Histogram(Box::new(HistogramValue {
-        sample_count: count,
-        sample_sum: sum,
-        buckets: buckets
-            .iter()
-            .map(|&(upper_bound, cumulative_count)| Bucket {
-                upper_bound,
-                cumulative_count,
-                exemplar: None,
-            })
-            .collect(),
-        ..HistogramValue::default()
-    }))
-}
-
-fn summary(count: u64, sum: f64, quantiles: &[(f64, f64)]) -> Value {
-    Value::Summary(Box::new(SummaryValue {
-        sample_count: count,
-        sample_sum: sum,
-        quantiles: quantiles
-            .iter()
-            .map(|&(quantile, value)| Quantile { quantile, value })
-            .collect(),
-        created: None,
-    }))
 }
 
 fn registry_text(registry: &Registry) -> String {

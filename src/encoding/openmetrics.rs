@@ -18,7 +18,7 @@ use crate::desc::{is_valid_label_name, is_valid_metric_name, MetricType};
 use crate::encoding::format::{write_escaped_label_value, write_float_om, write_u64, FLOAT_OM_MAX};
 use crate::encoding::room::{Out, Room};
 use crate::encoding::text::{
-    check_label_names, escaped_help, label_block, write_labels_open, LeCache,
+    check_label_names, escaped_help, head, head_len, label_block, write_labels_open, LeCache,
 };
 use crate::encoding::Families;
 use crate::error::EncodeError;
@@ -732,31 +732,8 @@ fn sample(
     ts: Option<i64>,
     ex: Option<&Exemplar>,
 ) {
-    let extra_len = extra.map_or(0, |(key, text)| key.len() + text.len() + 3);
-    let mut r = Room::new(
-        out,
-        name.len() + suffix.len() + labels.len() + 1 + extra_len + TAIL_MAX,
-    );
-    r.put(name.as_bytes());
-    r.put(suffix.as_bytes());
-    match extra {
-        None if labels.is_empty() => {}
-        None => {
-            r.put(labels);
-            r.byte(b'}');
-        }
-        Some((key, text)) => {
-            if labels.is_empty() {
-                r.byte(b'{');
-            } else {
-                r.put(labels);
-                r.byte(b',');
-            }
-            r.put(key);
-            r.put(text);
-            r.put(b"\"}");
-        }
-    }
+    let mut r = Room::new(out, head_len(name, suffix, labels, extra) + TAIL_MAX);
+    head(&mut r, name, suffix, labels, extra);
     tail(&mut r, value, ts);
     match ex {
         None => r.byte(b'\n'),

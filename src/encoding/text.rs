@@ -350,11 +350,34 @@ fn line(
     value: Num,
     ts: Option<i64>,
 ) {
+    let mut r = Room::new(out, head_len(name, suffix, labels, extra) + TAIL_MAX);
+    head(&mut r, name, suffix, labels, extra);
+    tail(&mut r, value, ts);
+}
+
+/// The most bytes [`head`] writes for these pieces.
+#[inline]
+pub(super) fn head_len(
+    name: &str,
+    suffix: &str,
+    labels: &[u8],
+    extra: Option<(&[u8], &[u8])>,
+) -> usize {
     let extra_len = extra.map_or(0, |(key, text)| key.len() + text.len() + 3);
-    let mut r = Room::new(
-        out,
-        name.len() + suffix.len() + labels.len() + 1 + extra_len + TAIL_MAX,
-    );
+    name.len() + suffix.len() + labels.len() + 1 + extra_len
+}
+
+/// The start of a sample line, shared by the text formats: the name, its
+/// suffix, and the label block closed with the extra label (`name="` and
+/// its formatted value), if any.
+#[inline]
+pub(super) fn head(
+    r: &mut Room<'_>,
+    name: &str,
+    suffix: &str,
+    labels: &[u8],
+    extra: Option<(&[u8], &[u8])>,
+) {
     r.put(name.as_bytes());
     r.put(suffix.as_bytes());
     match extra {
@@ -375,7 +398,6 @@ fn line(
             r.put(b"\"}");
         }
     }
-    tail(&mut r, value, ts);
 }
 
 /// The most bytes [`tail`] writes.

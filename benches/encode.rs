@@ -3,12 +3,15 @@
 //!
 //! The registry is the gather bench's (`benches/common/scrape_registry.rs`):
 //! 10,000 counter series in 1,000 families and 1,000 histogram series with
-//! the default buckets in 100 families. The snapshot is gathered once; each
+//! the default buckets in 100 families. The snapshot is gathered twice,
+//! around one protobuf encode, as a server's later scrapes find it; each
 //! iteration clears and refills one reused buffer.
 //!
 //! - `encode/text/1`: text format 0.0.4.
 //! - `encode/openmetrics/1`: OpenMetrics 1.0 text. Target from the issue:
 //!   within 1.2x of `encode/text/1`.
+//! - `encode/protobuf/1`: length-delimited protobuf messages. Target: within
+//!   1.2x of `encode/text/1`.
 //!
 //! Throughput is in bytes of output, which differs per format; the sizes
 //! are printed to stderr once.
@@ -20,7 +23,7 @@ use std::hint::black_box;
 use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
-use promclient::encoding::{openmetrics, text};
+use promclient::encoding::{openmetrics, protobuf, text};
 use promclient::{EncodeError, Snapshot};
 
 mod common;
@@ -29,10 +32,16 @@ use common::scrape_registry::registry;
 type Encoder = fn(&Snapshot, &mut Vec<u8>) -> Result<(), EncodeError>;
 
 fn encode(c: &mut Criterion) {
-    let snapshot = registry().gather().expect("gather");
-    let formats: [(&str, Encoder); 2] = [
+    // As a server's scrapes see it: a snapshot gathered again after a
+    // protobuf encode, which renders the series' protobuf label fields.
+    let registry = registry();
+    let mut snapshot = registry.gather().expect("gather");
+    protobuf::encode(&snapshot, &mut Vec::new()).expect("encode");
+    registry.gather_into(&mut snapshot).expect("gather");
+    let formats: [(&str, Encoder); 3] = [
         ("text", |s, out| text::encode(s, out)),
         ("openmetrics", |s, out| openmetrics::encode(s, out)),
+        ("protobuf", |s, out| protobuf::encode(s, out)),
     ];
     let mut group = c.benchmark_group("encode");
     group.sampling_mode(SamplingMode::Flat);

@@ -5,6 +5,7 @@ use std::any::Any;
 use std::error::Error;
 use std::fmt;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use crate::desc::{Desc, LabelSlot, MetricType};
 use crate::error::{CollectError, ConstMetricError, LabelError};
@@ -454,6 +455,22 @@ impl ConstMetric {
     #[must_use]
     pub fn with_timestamp_ms(mut self, timestamp_ms: i64) -> Self {
         self.timestamp_ms = Some(timestamp_ms);
+        self
+    }
+
+    /// The same metric with the time its counting started (client_golang's
+    /// `NewConstMetricWithCreatedTimestamp` and friends): exposed as
+    /// OpenMetrics `_created` lines and the protobuf `created_timestamp`,
+    /// from which Prometheus can tell a reset. Counters, histograms and
+    /// summaries have one; a gauge or untyped metric is returned unchanged.
+    #[must_use]
+    pub fn with_created(mut self, created: SystemTime) -> Self {
+        match &mut self.value {
+            Value::Counter(c) => c.created = Some(created),
+            Value::Histogram(h) => h.created = Some(created),
+            Value::Summary(s) => s.created = Some(created),
+            _ => {}
+        }
         self
     }
 

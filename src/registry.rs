@@ -6,14 +6,17 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use parking_lot::RwLock;
 
 use crate::collector::{Collector, MetricSink};
 use crate::desc::{is_valid_label_name, is_valid_metric_name, Desc, MetricType};
-use crate::encoding::openmetrics;
 use crate::encoding::text::{write_header, write_labels_open};
+use crate::encoding::{openmetrics, protobuf};
 use crate::error::{AlreadyRegisteredError, CollectError, DescError, GatherError, RegisterError};
 use crate::snapshot::{LabelPair, Metric, MetricFamily, Snapshot, Value};
 
@@ -560,6 +563,9 @@ pub(crate) struct GatherState {
     /// blocks rendered as the text formats write them, so encoding copies
     /// them instead of escaping label values on every scrape.
     texts: Vec<LabelText>,
+    /// A protobuf encode asked for the label fields: render them from the
+    /// next gather on (a snapshot never encoded as protobuf skips them).
+    protobuf_wanted: AtomicBool,
 }
 
 /// The rendered label blocks (`{a="x",b="y"` without the closing brace,
@@ -576,6 +582,11 @@ struct LabelText {
     om_header: Vec<u8>,
     /// The name, help and type `header` was rendered from.
     header_of: Option<(Arc<str>, Arc<str>, MetricType)>,
+    /// Per series, its labels as protobuf `Metric.label` fields and its
+    /// value's created-timestamp field, back to back; rendered with `bytes`
+    /// once a protobuf encode asked for them.
+    protobuf: Vec<u8>,
+    protobuf_series: Vec<ProtobufSeries>,
 }
 
 impl fmt::Debug for GatherState {
@@ -857,6 +868,7 @@ impl Snapshot {
         }
         self.visible = visible;
         st.last = None;
+        let wants_protobuf = st.protobuf_wanted.load(Relaxed);
         for (fam, t) in self.families[..visible].iter().zip(st.texts.iter_mut()) {
             let current = t.header_of.as_ref().is_some_and(|(name, help, ty)| {
                 Arc::ptr_eq(name, &fam.name)
@@ -870,12 +882,27 @@ impl Snapshot {
                 openmetrics::write_usual_header(&mut t.om_header, fam);
                 t.header_of = Some((fam.name.clone(), fam.help.clone(), fam.metric_type));
             }
-            if t.stale || t.ends.len() != fam.metrics.len() {
+            let n = fam.metrics.len();
+            if t.stale || t.ends.len() != n || (wants_protobuf && t.protobuf_series.len() != n) {
                 t.bytes.clear();
                 t.ends.clear();
                 for m in &fam.metrics {
                     write_labels_open(&mut t.bytes, &m.labels);
                     t.ends.push(t.bytes.len());
+                }
+                t.protobuf.clear();
+                t.protobuf_series.clear();
+                if wants_protobuf {
+                    for m in &fam.metrics {
+                        protobuf::write_labels(&mut t.protobuf, &m.labels);
+                        let labels_end = t.protobuf.len();
+                        let created = protobuf::write_created_field(&mut t.protobuf, &m.value);
+                        t.protobuf_series.push(ProtobufSeries {
+                            labels_end,
+                            end: t.protobuf.len(),
+                            created,
+                        });
+                    }
                 }
                 t.stale = false;
             }
@@ -910,6 +937,57 @@ impl Snapshot {
             bytes: &t.bytes,
             ends: &t.ends,
         })
+    }
+
+    /// The `family`-th family's series' protobuf label and created
+    /// fields, if rendered and up to date; if not, asks the next gathers to
+    /// render them.
+    pub(crate) fn protobuf_texts(&self, family: usize) -> Option<ProtobufTexts<'_>> {
+        let fam = self.families().get(family)?;
+        let t = self.state.texts.get(family)?;
+        if t.stale || t.protobuf_series.len() != fam.metrics.len() {
+            self.state.protobuf_wanted.store(true, Relaxed);
+            return None;
+        }
+        Some(ProtobufTexts {
+            bytes: &t.protobuf,
+            series: &t.protobuf_series,
+        })
+    }
+}
+
+/// Where one series' rendered protobuf fields end in
+/// `LabelText::protobuf`.
+#[derive(Clone, Copy)]
+pub(crate) struct ProtobufSeries {
+    labels_end: usize,
+    end: usize,
+    /// The created time the created field was rendered from: a value may
+    /// carry another one in the next gather (a const metric's, for one)
+    /// without its labels changing.
+    created: Option<SystemTime>,
+}
+
+/// One family's rendered protobuf fields.
+#[derive(Clone, Copy)]
+pub(crate) struct ProtobufTexts<'a> {
+    bytes: &'a [u8],
+    series: &'a [ProtobufSeries],
+}
+
+impl<'a> ProtobufTexts<'a> {
+    /// Series `i`'s label fields, and its created-timestamp field with the
+    /// time it was rendered from.
+    #[inline]
+    pub(crate) fn get(self, i: usize) -> Option<(&'a [u8], Option<SystemTime>, &'a [u8])> {
+        let start = match i.checked_sub(1) {
+            None => 0,
+            Some(prev) => self.series.get(prev)?.end,
+        };
+        let s = self.series.get(i)?;
+        let labels = self.bytes.get(start..s.labels_end)?;
+        let created = self.bytes.get(s.labels_end..s.end)?;
+        Some((labels, s.created, created))
     }
 }
 

@@ -4,6 +4,8 @@
 //!   client_golang's output for the same families.
 //! - [`openmetrics`]: OpenMetrics 1.0 text, as client_golang writes it
 //!   where that is valid OpenMetrics.
+//! - [`protobuf`]: length-delimited `io.prometheus.client.MetricFamily`
+//!   messages, client_golang's bytes for the same families.
 //! - [`negotiate`]: which format (and name escaping) a scraper's `Accept`
 //!   header asks for.
 //!
@@ -11,12 +13,13 @@
 //! it carries each series' label text, rendered when the labels last
 //! changed), or plain `[MetricFamily]` / `Vec<MetricFamily>`.
 
-use crate::registry::LabelTexts;
+use crate::registry::{LabelTexts, ProtobufTexts};
 use crate::snapshot::{MetricFamily, Snapshot};
 
 mod format;
 pub mod negotiate;
 pub mod openmetrics;
+pub mod protobuf;
 mod room;
 pub mod text;
 
@@ -52,6 +55,15 @@ pub trait Families: sealed::Sealed {
     fn header_text_om(&self, _family: usize) -> Option<&[u8]> {
         None
     }
+
+    /// The label and created-timestamp fields of a family's series in
+    /// protobuf, if rendered ahead (snapshots, once a protobuf encode
+    /// asked for them).
+    #[doc(hidden)]
+    #[allow(private_interfaces)]
+    fn protobuf_texts(&self, _family: usize) -> Option<ProtobufTexts<'_>> {
+        None
+    }
 }
 
 impl sealed::Sealed for Snapshot {}
@@ -71,6 +83,11 @@ impl Families for Snapshot {
 
     fn header_text_om(&self, family: usize) -> Option<&[u8]> {
         Snapshot::header_text_om(self, family)
+    }
+
+    #[allow(private_interfaces)]
+    fn protobuf_texts(&self, family: usize) -> Option<ProtobufTexts<'_>> {
+        Snapshot::protobuf_texts(self, family)
     }
 }
 
@@ -112,5 +129,10 @@ impl<T: Families + ?Sized> Families for &T {
 
     fn header_text_om(&self, family: usize) -> Option<&[u8]> {
         (**self).header_text_om(family)
+    }
+
+    #[allow(private_interfaces)]
+    fn protobuf_texts(&self, family: usize) -> Option<ProtobufTexts<'_>> {
+        (**self).protobuf_texts(family)
     }
 }

@@ -39,9 +39,7 @@ pub enum Format {
 impl Format {
     /// Every format, in the order client_golang prefers them when one
     /// `Accept` clause could name several.
-    ///
-    /// [`negotiate`] offers these but [`Format::Protobuf`], which this crate
-    /// cannot encode yet; offer it with [`negotiate_among`].
+    /// [`negotiate`] offers them all.
     pub const ALL: [Format; 5] = [
         Format::OpenMetrics,
         Format::OpenMetricsV0_0_1,
@@ -174,17 +172,9 @@ impl Negotiated {
     }
 }
 
-/// The formats [`negotiate`] offers: those this crate encodes.
-const ENCODED: [Format; 4] = [
-    Format::OpenMetrics,
-    Format::OpenMetricsV0_0_1,
-    Format::TextV1,
-    Format::Text,
-];
-
 /// Picks the format and escaping for an `Accept` header value (several
-/// `Accept` headers joined with `,`), among the formats this crate
-/// encodes: the text formats and OpenMetrics.
+/// `Accept` headers joined with `,`), among all of [`Format::ALL`], as
+/// promhttp does with OpenMetrics enabled.
 ///
 /// # Examples
 ///
@@ -209,7 +199,7 @@ const ENCODED: [Format; 4] = [
 /// ```
 #[must_use]
 pub fn negotiate(accept: &str) -> Negotiated {
-    negotiate_among(accept, &ENCODED)
+    negotiate_among(accept, &Format::ALL)
 }
 
 /// As [`negotiate`], among the `offered` formats only (in the order to

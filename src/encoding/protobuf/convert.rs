@@ -169,6 +169,9 @@ fn histogram(h: &HistogramValue) -> model::Histogram {
         out.negative_span = spans(&n.negative_spans);
         out.negative_delta.clone_from(&n.negative_deltas);
         out.positive_span = spans(&n.positive_spans);
+        if super::needs_marker_span(n) {
+            out.positive_span = spans(&[super::MARKER_SPAN]);
+        }
         out.positive_delta.clone_from(&n.positive_deltas);
         out.exemplars = n
             .exemplars

@@ -47,7 +47,9 @@ pub const CONTENT_TYPE: &str =
 /// written: labels, values, explicit timestamps, units, created timestamps,
 /// exemplars and native-histogram spans. A histogram's implicit `+Inf`
 /// bucket is not written (the format's `sample_count` is its count), as
-/// client_golang does. Reuse `out` across scrapes (after `clear()`) to
+/// client_golang does; nor is a native histogram written without a span
+/// (with no zero threshold and no zero count it gets client_golang's empty
+/// positive span, so that Prometheus still reads it as native). Reuse `out` across scrapes (after `clear()`) to
 /// keep its capacity.
 ///
 /// # Errors
@@ -89,7 +91,8 @@ pub fn encode<F: Families + ?Sized>(families: &F, out: &mut Vec<u8>) -> Result<(
         let validated = families.header_text(p).is_some();
         let rendered = families.protobuf_texts(p);
         let body = family_len(family, validated, rendered, &mut sizes)?;
-        out.reserve(VARINT_MAX + body);
+        // `Room::word` stores whole words: slack for the last one.
+        out.reserve(VARINT_MAX + body + WORD_SLACK);
         varint(out, body as u64);
         write_family(out, family, &sizes);
     }
@@ -98,6 +101,9 @@ pub fn encode<F: Families + ?Sized>(families: &F, out: &mut Vec<u8>) -> Result<(
 
 /// The longest varint: a `u64` in groups of seven bits.
 const VARINT_MAX: usize = 10;
+
+/// Spare bytes a whole-word store may need past the last byte written.
+const WORD_SLACK: usize = 7;
 
 /// Wire types.
 const VARINT: u8 = 0;
@@ -320,14 +326,36 @@ fn native_len(n: &NativeHistogram) -> usize {
         .iter()
         .map(|e| NATIVE_EXEMPLARS_KEY.len() + varint_len(exemplar_len(e) as u64) + exemplar_len(e))
         .sum();
+    let marker = if needs_marker_span(n) {
+        len_field(span_len(&MARKER_SPAN))
+    } else {
+        0
+    };
     varint_field(zigzag32(n.schema))
         + DOUBLE_FIELD
         + varint_field(n.zero_count)
         + spans(&n.negative_spans)
         + deltas(&n.negative_deltas)
         + spans(&n.positive_spans)
+        + marker
         + deltas(&n.positive_deltas)
         + exemplars
+}
+
+/// The positive span client_golang adds to a native histogram with no
+/// spans, no zero threshold and no zero count: without one, Prometheus
+/// takes it for a classic histogram.
+const MARKER_SPAN: BucketSpan = BucketSpan {
+    offset: 0,
+    length: 0,
+};
+
+/// Whether `n` would not be recognised as native without [`MARKER_SPAN`].
+pub(crate) fn needs_marker_span(n: &NativeHistogram) -> bool {
+    n.positive_spans.is_empty()
+        && n.negative_spans.is_empty()
+        && n.zero_threshold == 0.0
+        && n.zero_count == 0
 }
 
 fn span_len(s: &BucketSpan) -> usize {
@@ -439,15 +467,21 @@ fn write_family(out: &mut Vec<u8>, family: &MetricFamily, sizes: &[Sizes<'_>]) {
     bytes_field(out, 2, family.help.as_bytes());
     out.extend_from_slice(&[key(3, VARINT), type_number(family.metric_type)]);
     for (m, s) in family.metrics.iter().zip(sizes) {
-        // Exactly what the series needs: `Room` checks every write.
+        // Within the family's reservation: `Room` checks every write
+        // against the spare capacity, and debug builds check that the
+        // series came out at the size computed for it.
         let n = s.metric;
-        let mut room = Room::new(out, 1 + varint_len(n as u64) + n);
-        nested(&mut room, 4, n);
-        match s.labels {
-            Some(rendered) => room.put(rendered),
-            None => write_labels(&mut room, &m.labels),
+        let before = out.len();
+        {
+            let mut room = Room::new(out, 1 + varint_len(n as u64) + n + WORD_SLACK);
+            nested(&mut room, 4, n);
+            match s.labels {
+                Some(rendered) => room.put(rendered),
+                None => write_labels(&mut room, &m.labels),
+            }
+            write_metric(&mut room, m, s);
         }
-        write_metric(&mut room, m, s);
+        debug_assert_eq!(out.len() - before, 1 + varint_len(n as u64) + n);
     }
     if let Some(unit) = &family.unit {
         bytes_field(out, 5, unit.as_bytes());
@@ -553,6 +587,9 @@ fn write_native<O: Out>(o: &mut O, n: &NativeHistogram) {
     write_spans(o, 9, &n.negative_spans);
     write_deltas(o, 10, &n.negative_deltas);
     write_spans(o, 12, &n.positive_spans);
+    if needs_marker_span(n) {
+        write_spans(o, 12, &[MARKER_SPAN]);
+    }
     write_deltas(o, 13, &n.positive_deltas);
 }
 

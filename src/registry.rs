@@ -586,6 +586,7 @@ struct LabelText {
     /// value's created-timestamp field, back to back; rendered with `bytes`
     /// once a protobuf encode asked for them.
     protobuf: Vec<u8>,
+    protobuf_ends: Vec<usize>,
     protobuf_series: Vec<ProtobufSeries>,
 }
 
@@ -891,15 +892,17 @@ impl Snapshot {
                     t.ends.push(t.bytes.len());
                 }
                 t.protobuf.clear();
+                t.protobuf_ends.clear();
                 t.protobuf_series.clear();
                 if wants_protobuf {
                     for m in &fam.metrics {
+                        let start = t.protobuf.len();
                         protobuf::write_labels(&mut t.protobuf, &m.labels);
-                        let labels_end = t.protobuf.len();
+                        let labels_len = t.protobuf.len() - start;
                         let created = protobuf::write_created_field(&mut t.protobuf, &m.value);
+                        t.protobuf_ends.push(t.protobuf.len());
                         t.protobuf_series.push(ProtobufSeries {
-                            labels_end,
-                            end: t.protobuf.len(),
+                            labels_len,
                             created,
                         });
                     }
@@ -950,28 +953,32 @@ impl Snapshot {
             return None;
         }
         Some(ProtobufTexts {
-            bytes: &t.protobuf,
+            chunks: LabelTexts {
+                bytes: &t.protobuf,
+                ends: &t.protobuf_ends,
+            },
             series: &t.protobuf_series,
         })
     }
 }
 
-/// Where one series' rendered protobuf fields end in
-/// `LabelText::protobuf`.
+/// How one series' rendered protobuf fields in `LabelText::protobuf`
+/// divide.
 #[derive(Clone, Copy)]
 pub(crate) struct ProtobufSeries {
-    labels_end: usize,
-    end: usize,
+    /// Bytes of label fields; the created field follows.
+    labels_len: usize,
     /// The created time the created field was rendered from: a value may
     /// carry another one in the next gather (a const metric's, for one)
     /// without its labels changing.
     created: Option<SystemTime>,
 }
 
-/// One family's rendered protobuf fields.
+/// One family's rendered protobuf fields: per series, a chunk of label
+/// fields then the created field.
 #[derive(Clone, Copy)]
 pub(crate) struct ProtobufTexts<'a> {
-    bytes: &'a [u8],
+    chunks: LabelTexts<'a>,
     series: &'a [ProtobufSeries],
 }
 
@@ -980,13 +987,9 @@ impl<'a> ProtobufTexts<'a> {
     /// time it was rendered from.
     #[inline]
     pub(crate) fn get(self, i: usize) -> Option<(&'a [u8], Option<SystemTime>, &'a [u8])> {
-        let start = match i.checked_sub(1) {
-            None => 0,
-            Some(prev) => self.series.get(prev)?.end,
-        };
         let s = self.series.get(i)?;
-        let labels = self.bytes.get(start..s.labels_end)?;
-        let created = self.bytes.get(s.labels_end..s.end)?;
+        let chunk = self.chunks.get(i)?;
+        let (labels, created) = chunk.split_at_checked(s.labels_len)?;
         Some((labels, s.created, created))
     }
 }

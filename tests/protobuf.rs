@@ -700,22 +700,12 @@ fn later_gathers_reuse_rendered_fields_and_stay_exact() {
         assert_decodes_to(&bytes, snapshot.families());
         assert_eq!(bytes, crate_bytes(snapshot.families()), "round {round}");
     }
-    let jobs = decode(&bytes)
-        .into_iter()
-        .find(|f| f.name() == "jobs_total")
-        .unwrap();
-    assert_eq!(
-        jobs.metric[0].counter.created_timestamp.seconds,
-        1_700_000_000
-    );
-    let sizes = decode(&bytes)
-        .into_iter()
-        .find(|f| f.name() == "job_bytes")
-        .unwrap();
-    assert_eq!(
-        sizes.metric[0].summary.created_timestamp.seconds,
-        1_700_000_000
-    );
+    let decoded = decode(&bytes);
+    let series = |name: &str| &decoded.iter().find(|f| f.name() == name).unwrap().metric[0];
+    let jobs = &series("jobs_total").counter;
+    let sizes = &series("job_bytes").summary;
+    assert_eq!(jobs.created_timestamp.seconds, 1_700_000_000);
+    assert_eq!(sizes.created_timestamp.seconds, 1_700_000_000);
 }
 
 #[test]

@@ -122,6 +122,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Serving `/metrics`
+//!
+//! [`http::MetricsHandler`] is client_golang's `promhttp.HandlerFor`: it
+//! negotiates the format (protobuf, OpenMetrics, text) and gzip from the
+//! scraper's request, gathers once for scrapes that arrive together, and
+//! takes promhttp's options (error handling, scrapes in flight, timeout,
+//! self-instrumentation, the `name[]` filter). `examples/server.rs` serves
+//! it with hyper, `examples/axum.rs` from an axum app.
+//!
 //! # Errors and panics
 //!
 //! Bad names, bad label counts, bad buckets and negative counter increments
@@ -141,7 +150,14 @@
 //!   [`encoding::protobuf::to_model`]. The protobuf *encoder* needs no
 //!   feature: it writes the wire format itself.
 //!
-//! HTTP serving arrives behind its own features.
+//! - `http`: the [`http`] module's [`http::MetricsHandler`], which serves
+//!   `/metrics` on `http` request and response types (gzip through
+//!   `flate2`).
+//! - `tokio`: [`http::MetricsHandler::serve`], the async entry point that
+//!   gathers on tokio's blocking pool and applies the timeout.
+//! - `hyper`: the handler is a hyper 1.x `Service`.
+//! - `axum`: the handler is a `tower_service::Service`, mounted with axum's
+//!   `Router::route_service`.
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 // `unsafe` lives in `family/table.rs`, `family/epoch.rs`,
 // `encoding/room.rs`, `process/times.rs` and `histogram/state.rs`, each
@@ -156,6 +172,8 @@ mod error;
 mod family;
 mod gauge;
 mod histogram;
+#[cfg(feature = "http")]
+pub mod http;
 #[cfg(feature = "process")]
 pub mod process;
 mod registry;
@@ -176,7 +194,7 @@ pub use histogram::{
     exponential_buckets, exponential_buckets_range, linear_buckets, Histogram, HistogramTimer,
     DEFAULT_BUCKETS,
 };
-pub use registry::{Registry, WrappedRegistry};
+pub use registry::{Gatherer, Registry, WrappedRegistry};
 pub use snapshot::{
     Bucket, BucketSpan, CounterValue, Exemplar, HistogramValue, LabelPair, Metric, MetricFamily,
     NativeHistogram, Quantile, Snapshot, SummaryValue, Value,

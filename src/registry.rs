@@ -98,6 +98,34 @@ struct NameInfo {
     count: usize,
 }
 
+/// Something a `/metrics` handler can gather from: a [`Registry`], or your
+/// own type that merges several (client_golang's `Gatherer`).
+///
+/// Implementations must be callable from several threads at once; the
+/// HTTP handler calls them from one scrape at a time and shares the result
+/// with scrapes that arrive meanwhile.
+pub trait Gatherer: Send + Sync + 'static {
+    /// Gathers into `snapshot`, as [`Registry::gather_into`]: what could be
+    /// gathered is left in `snapshot` also when this fails.
+    ///
+    /// # Errors
+    ///
+    /// [`GatherError`] listing what went wrong.
+    fn gather_into(&self, snapshot: &mut Snapshot) -> Result<(), GatherError>;
+}
+
+impl Gatherer for Registry {
+    fn gather_into(&self, snapshot: &mut Snapshot) -> Result<(), GatherError> {
+        Registry::gather_into(self, snapshot)
+    }
+}
+
+impl<G: Gatherer + ?Sized> Gatherer for Arc<G> {
+    fn gather_into(&self, snapshot: &mut Snapshot) -> Result<(), GatherError> {
+        (**self).gather_into(snapshot)
+    }
+}
+
 impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let r = self.inner.read();
@@ -356,7 +384,7 @@ impl Registry {
     }
 }
 
-fn panic_message(payload: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {

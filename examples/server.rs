@@ -9,10 +9,12 @@
 //! A background task updates a few demo metrics (a counter family, a gauge
 //! and a histogram) every 100 ms; the process collector and the handler's
 //! own `promhttp_metric_handler_*` metrics are registered too. The bound
-//! address is printed on the first line of stdout.
+//! address is printed on the first line of stdout; stderr says which
+//! format scrapers are answered in whenever it changes.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -77,18 +79,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = TcpListener::bind(addr).await?;
     println!("listening on http://{}/metrics", listener.local_addr()?);
 
+    // Says on stderr which format scrapers get, each time it changes.
+    let last_format = Arc::new(Mutex::new(None));
     loop {
         let (stream, _) = listener.accept().await?;
         let metrics = metrics.clone();
+        let last_format = last_format.clone();
         tokio::spawn(async move {
             let route = service_fn(move |req: Request<hyper::body::Incoming>| {
                 let metrics = metrics.clone();
+                let last_format = last_format.clone();
                 async move {
-                    if req.uri().path() == "/metrics" {
-                        metrics.call(req).await
-                    } else {
-                        Ok::<_, Infallible>(not_found())
+                    if req.uri().path() != "/metrics" {
+                        return Ok::<_, Infallible>(not_found());
                     }
+                    let response = metrics.call(req).await?;
+                    let format = response.headers().get("content-type").cloned();
+                    let mut last = last_format.lock().unwrap_or_else(|e| e.into_inner());
+                    if *last != format {
+                        if let Some(f) = format.as_ref().and_then(|f| f.to_str().ok()) {
+                            eprintln!("serving /metrics as {f}");
+                        }
+                        *last = format;
+                    }
+                    Ok(response)
                 }
             });
             if let Err(e) = http1::Builder::new()

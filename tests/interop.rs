@@ -1,4 +1,5 @@
-//! Interop tests: our text exposition (format 0.0.4) fed to real external parsers.
+//! Interop tests: our expositions fed to real external parsers, and a real
+//! Prometheus server scraping `examples/server.rs`.
 //!
 //! Two independent consumers check the text:
 //!
@@ -15,6 +16,9 @@
 //!   sets this). Unset, empty or `auto`: a test whose tool is missing prints a
 //!   notice to stderr and passes. Any other value is an error.
 //! - `PROMCLIENT_PROMTOOL`: the promtool to run (default: `promtool` on PATH).
+//! - `PROMCLIENT_PROMETHEUS`: the Prometheus server to run (default:
+//!   `prometheus` on PATH); it scrapes `examples/server.rs` (feature
+//!   `hyper`) in the `prometheus_scrapes_*` tests.
 //! - `PROMCLIENT_PYTHON`: the Python interpreter that has `prometheus_client`
 //!   installed (default: `python3` on PATH). `.ci/run` points it at a venv.
 
@@ -509,6 +513,353 @@ fn openmetrics_edge_cases_parse_strictly_in_python() {
 }
 
 // ---------------------------------------------------------------------------
+// A real Prometheus scraping the example server.
+
+#[cfg(feature = "hyper")]
+#[test]
+fn prometheus_scrapes_the_example_server_as_openmetrics() {
+    let test = "prometheus_scrapes_the_example_server_as_openmetrics";
+    if !tools_available(test, &[Tool::Prometheus, Tool::Promtool, Tool::Python]) {
+        return;
+    }
+    let server = scrape::ExampleServer::start();
+    // What a scraper reads from the server is clean for promtool and the
+    // strict OpenMetrics parser.
+    let text = scrape::http_get(&server.addr, "/metrics", "text/plain;version=0.0.4");
+    promtool_check(&text);
+    let om = scrape::http_get(
+        &server.addr,
+        "/metrics",
+        "application/openmetrics-text;version=1.0.0",
+    );
+    let families = python_parse_openmetrics(&om);
+    for name in ["demo_jobs", "demo_queue_depth", "demo_job_duration_seconds"] {
+        assert!(
+            families.iter().any(|f| f.name == name),
+            "python did not find {name} in\n{om}"
+        );
+    }
+    scrape::run_prometheus(&server, false);
+    server.assert_served_as("application/openmetrics-text; version=1.0.0");
+}
+
+#[cfg(feature = "hyper")]
+#[test]
+fn prometheus_with_native_histograms_scrapes_the_example_server_as_protobuf() {
+    let test = "prometheus_with_native_histograms_scrapes_the_example_server_as_protobuf";
+    if !tools_available(test, &[Tool::Prometheus]) {
+        return;
+    }
+    let server = scrape::ExampleServer::start();
+    scrape::run_prometheus(&server, true);
+    server.assert_served_as(
+        "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited",
+    );
+}
+
+#[cfg(not(feature = "hyper"))]
+#[test]
+fn prometheus_scrapes_need_the_hyper_feature() {
+    let why = "the example server needs `--features hyper` (or `--all-features`)";
+    match tool_mode() {
+        ToolMode::Require => panic!("interop: {why} (PROMCLIENT_INTEROP=require)"),
+        ToolMode::SkipIfMissing => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "interop: skipping the Prometheus scrape tests: {why}"
+            );
+        }
+    }
+}
+
+#[cfg(feature = "hyper")]
+mod scrape {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::path::PathBuf;
+    use std::process::{Child, Command, Stdio};
+    use std::sync::mpsc;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use super::{built_example, Tool};
+
+    /// How long Prometheus scrapes before the checks.
+    const SCRAPING: Duration = Duration::from_secs(10);
+    /// The bound on every wait.
+    const BOUND: Duration = Duration::from_secs(60);
+
+    /// A child process killed (by its PID) and reaped when dropped.
+    struct Killed(Child);
+
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    /// `examples/server.rs` on a free port, its stderr collected.
+    pub(super) struct ExampleServer {
+        pub(super) addr: String,
+        stderr: Arc<Mutex<String>>,
+        _child: Killed,
+    }
+
+    impl ExampleServer {
+        pub(super) fn start() -> Self {
+            let bin = server_binary();
+            let child = Command::new(&bin)
+                .arg("127.0.0.1:0")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+            let mut child = Killed(child);
+            let stdout = child.0.stdout.take().expect("piped stdout");
+            let stderr = child.0.stderr.take().expect("piped stderr");
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                let mut first = String::new();
+                let _ = BufReader::new(stdout).read_line(&mut first);
+                let _ = tx.send(first);
+            });
+            let log = Arc::new(Mutex::new(String::new()));
+            let sink = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    let mut log = sink.lock().unwrap();
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            });
+            let first = rx
+                .recv_timeout(BOUND)
+                .expect("the example server printed its address in time");
+            let addr = first
+                .trim()
+                .strip_prefix("listening on http://")
+                .and_then(|a| a.strip_suffix("/metrics"))
+                .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+                .to_owned();
+            Self {
+                addr,
+                stderr: log,
+                _child: child,
+            }
+        }
+
+        /// The server said it answered a scrape in `content_type`.
+        pub(super) fn assert_served_as(&self, content_type: &str) {
+            let log = self.stderr.lock().unwrap().clone();
+            assert!(
+                log.lines()
+                    .any(|l| l.starts_with(&format!("serving /metrics as {content_type};"))),
+                "the server never answered in {content_type}; its stderr:\n{log}"
+            );
+        }
+    }
+
+    fn server_binary() -> PathBuf {
+        if let Some(bin) = built_example("server") {
+            return bin;
+        }
+        let status = Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--quiet",
+                "--example",
+                "server",
+                "--features",
+                "hyper",
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdin(Stdio::null())
+            .status()
+            .expect("cargo build --example server");
+        assert!(status.success(), "cargo build --example server: {status}");
+        built_example("server").expect("the example server was just built")
+    }
+
+    /// GET `path` over HTTP/1.0 with `accept`; the body of a 200.
+    pub(super) fn http_get(addr: &str, path: &str, accept: &str) -> String {
+        let (status, body) = http_get_status(addr, path, accept)
+            .unwrap_or_else(|e| panic!("GET http://{addr}{path}: {e}"));
+        assert_eq!(status, 200, "GET http://{addr}{path}: {body}");
+        body
+    }
+
+    fn http_get_status(addr: &str, path: &str, accept: &str) -> std::io::Result<(u16, String)> {
+        let mut s = TcpStream::connect(addr)?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))?;
+        s.set_write_timeout(Some(Duration::from_secs(10)))?;
+        write!(
+            s,
+            "GET {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: {accept}\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw)?;
+        let raw = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        Ok((status, body.to_owned()))
+    }
+
+    fn free_port() -> u16 {
+        TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port()
+    }
+
+    /// Runs Prometheus scraping `server` every second for [`SCRAPING`],
+    /// then checks through its HTTP API that the target is up without a
+    /// scrape error and that the demo series arrived.
+    pub(super) fn run_prometheus(server: &ExampleServer, native_histograms: bool) {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
+                 scrape_configs:\n  - job_name: demo\n    static_configs:\n      - targets: ['{}']\n",
+                server.addr
+            ),
+        )
+        .unwrap();
+        let web = format!("127.0.0.1:{}", free_port());
+        let mut cmd = Command::new(Tool::Prometheus.command());
+        cmd.arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address={web}"))
+            .arg("--log.level=warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if native_histograms {
+            cmd.arg("--enable-feature=native-histograms");
+        }
+        let mut prometheus = Killed(cmd.spawn().expect("prometheus starts"));
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = log.clone();
+        let stderr = prometheus.0.stderr.take().expect("piped stderr");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let fail = |what: &str| -> ! {
+            panic!("{what}\n--- prometheus stderr ---\n{}", log.lock().unwrap())
+        };
+
+        let start = Instant::now();
+        loop {
+            if let Ok((200, _)) = http_get_status(&web, "/-/ready", "*/*") {
+                break;
+            }
+            if start.elapsed() > BOUND {
+                fail("prometheus did not become ready");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let ready = Instant::now();
+        std::thread::sleep(SCRAPING);
+
+        // The target is up and its last scrape had no error.
+        let targets = api(&web, "/api/v1/targets?state=active");
+        let active = targets["data"]["activeTargets"]
+            .as_array()
+            .unwrap_or_else(|| fail(&format!("no activeTargets in {targets}")));
+        if active.len() != 1 {
+            fail(&format!("expected one target: {targets}"));
+        }
+        let t = &active[0];
+        if t["health"] != "up" || t["lastError"] != "" {
+            fail(&format!("the target is not healthy: {t}"));
+        }
+
+        // The demo series arrived, with the values the server computes.
+        let scalar = |q: &str| -> f64 {
+            let r = api(&web, &format!("/api/v1/query?query={}", percent(q)));
+            let v = &r["data"]["result"][0]["value"][1];
+            v.as_str()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| fail(&format!("no value for {q}: {r}")))
+        };
+        let checks: [(&str, f64); 6] = [
+            ("up{job=\"demo\"}", 1.0),
+            // 2 queues x {done, failed}.
+            ("count(demo_jobs_total)", 4.0),
+            ("count(demo_queue_depth)", 1.0),
+            // 2 queues x (11 default buckets + +Inf).
+            ("count(demo_job_duration_seconds_bucket)", 24.0),
+            ("count(demo_job_duration_seconds_count)", 2.0),
+            ("count(process_open_fds)", 1.0),
+        ];
+        for (q, want) in checks {
+            let got = scalar(q);
+            if got != want {
+                fail(&format!("{q} = {got}, want {want}"));
+            }
+        }
+        // Several scrapes were answered, none with an error.
+        let ok = scalar("max(promhttp_metric_handler_requests_total{code=\"200\"})");
+        if ok < 3.0 {
+            fail(&format!(
+                "only {ok} successful scrapes in {:?}",
+                ready.elapsed()
+            ));
+        }
+        // Every sample of the last scrape was stored as a series.
+        let samples = scalar("scrape_samples_scraped{job=\"demo\"}");
+        let series = scalar("count({job=\"demo\",__name__!~\"up|scrape_.+\"})");
+        if samples != series || samples < 39.0 {
+            fail(&format!(
+                "{samples} samples scraped, {series} series stored"
+            ));
+        }
+        if let Some(status) = prometheus_exit(&mut prometheus) {
+            fail(&format!("prometheus exited early: {status}"));
+        }
+    }
+
+    /// `Some(status)` if Prometheus already exited.
+    fn prometheus_exit(p: &mut Killed) -> Option<std::process::ExitStatus> {
+        p.0.try_wait().ok().flatten()
+    }
+
+    fn api(web: &str, path: &str) -> serde_json::Value {
+        let body = http_get(web, path, "application/json");
+        let v: serde_json::Value = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("bad JSON from {path}: {e}\n{body}"));
+        assert_eq!(v["status"], "success", "{path}: {v}");
+        v
+    }
+
+    /// Percent-encodes a PromQL query for a URL.
+    fn percent(q: &str) -> String {
+        q.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'.' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Tool discovery and skip/require policy.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -533,6 +884,9 @@ fn tool_mode() -> ToolMode {
 enum Tool {
     Promtool,
     Python,
+    // Used by the scrape tests, which need the `hyper` feature.
+    #[cfg_attr(not(feature = "hyper"), allow(dead_code))]
+    Prometheus,
 }
 
 impl Tool {
@@ -540,6 +894,7 @@ impl Tool {
         match self {
             Tool::Promtool => "promtool",
             Tool::Python => "python prometheus_client",
+            Tool::Prometheus => "prometheus (server)",
         }
     }
 
@@ -547,6 +902,7 @@ impl Tool {
         match self {
             Tool::Promtool => env_or("PROMCLIENT_PROMTOOL", "promtool"),
             Tool::Python => env_or("PROMCLIENT_PYTHON", "python3"),
+            Tool::Prometheus => env_or("PROMCLIENT_PROMETHEUS", "prometheus"),
         }
     }
 
@@ -554,9 +910,11 @@ impl Tool {
     fn probe(self) -> &'static Result<(), String> {
         static PROMTOOL: OnceLock<Result<(), String>> = OnceLock::new();
         static PYTHON: OnceLock<Result<(), String>> = OnceLock::new();
+        static PROMETHEUS: OnceLock<Result<(), String>> = OnceLock::new();
         let (cell, args): (_, &[&str]) = match self {
             Tool::Promtool => (&PROMTOOL, &["--version"]),
             Tool::Python => (&PYTHON, &["-c", "import prometheus_client.parser"]),
+            Tool::Prometheus => (&PROMETHEUS, &["--version"]),
         };
         cell.get_or_init(|| {
             let cmd = self.command();

@@ -200,7 +200,8 @@ pub use snapshot::{
     NativeHistogram, Quantile, Snapshot, SummaryValue, Value,
 };
 
-/// The README's example, compiled and run as a doctest.
-#[cfg(doctest)]
+/// The README's examples, compiled and run as doctests (they serve with
+/// hyper and axum, so only with those features).
+#[cfg(all(doctest, feature = "hyper", feature = "axum"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

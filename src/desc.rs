@@ -94,6 +94,27 @@ const fn is_legacy_name(name: &str, colon: bool) -> bool {
     true
 }
 
+/// Which metric and label names a descriptor accepts.
+///
+/// Prometheus 3 stores any UTF-8 name; Prometheus 2 and most tools expect
+/// the legacy character set. A UTF-8 name needs both its descriptor
+/// ([`Opts::name_validation`]) and its registry
+/// ([`Registry::with_name_validation`](crate::Registry::with_name_validation))
+/// to allow it. Scrapers that ask for `escaping=allow-utf-8` get such
+/// names quoted (`{"my.metric"}`); the others get them escaped into the
+/// legacy set (`my_metric` by default), as client_golang does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum NameValidation {
+    /// Metric names `[a-zA-Z_:][a-zA-Z0-9_:]*`, label names
+    /// `[a-zA-Z_][a-zA-Z0-9_]*` (the default).
+    #[default]
+    Legacy,
+    /// Any non-empty UTF-8 metric and label names (label names starting
+    /// with `__` stay reserved).
+    Utf8,
+}
+
 /// Where a label of the merged, name-sorted label list comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LabelSlot {
@@ -108,6 +129,9 @@ struct DescInner {
     const_labels: Box<[LabelPair]>,
     variable_labels: Box<[Arc<str>]>,
     label_order: Box<[LabelSlot]>,
+    validation: NameValidation,
+    /// Whether every name is in the legacy character set.
+    legacy: bool,
     /// Where the family of this name was in the last snapshot gathered: a
     /// hint checked before use, saving a hash lookup per descriptor.
     slot_hint: AtomicUsize,
@@ -155,7 +179,14 @@ impl Desc {
             .map(|(n, v)| LabelPair::new(*n, *v))
             .collect();
         let vars: Vec<Arc<str>> = variable_labels.iter().map(|l| Arc::from(*l)).collect();
-        Self::build(kind, Arc::from(fq_name), Arc::from(help), vars, consts)
+        Self::build(
+            kind,
+            Arc::from(fq_name),
+            Arc::from(help),
+            vars,
+            consts,
+            NameValidation::Legacy,
+        )
     }
 
     pub(crate) fn build(
@@ -164,17 +195,24 @@ impl Desc {
         help: Arc<str>,
         variable_labels: Vec<Arc<str>>,
         mut const_labels: Vec<LabelPair>,
+        validation: NameValidation,
     ) -> Result<Self, DescError> {
-        if !is_valid_metric_name(&fq_name) {
+        let utf8 = validation == NameValidation::Utf8;
+        let mut legacy = is_valid_metric_name(&fq_name);
+        let valid = legacy || (utf8 && !fq_name.is_empty());
+        if !valid {
             return Err(DescError::InvalidMetricName {
                 name: fq_name.to_string(),
             });
         }
-        let check = |label: &str| -> Result<(), DescError> {
+        let mut check = |label: &str| -> Result<(), DescError> {
             let err = |mk: fn(String, String) -> DescError| {
                 Err(mk(fq_name.to_string(), label.to_string()))
             };
-            if !is_valid_label_name(label) {
+            let legacy_label = is_valid_label_name(label);
+            legacy &= legacy_label;
+            let valid = legacy_label || (utf8 && !label.is_empty());
+            if !valid {
                 return err(|metric, label| DescError::InvalidLabelName { metric, label });
             }
             if label.starts_with("__") {
@@ -221,6 +259,8 @@ impl Desc {
             const_labels: const_labels.into_boxed_slice(),
             variable_labels: variable_labels.into_boxed_slice(),
             label_order: order.into_boxed_slice(),
+            validation,
+            legacy,
             slot_hint: AtomicUsize::new(usize::MAX),
         })))
     }
@@ -247,7 +287,21 @@ impl Desc {
             Arc::from(opts.help.as_str()),
             vars,
             consts,
+            opts.validation,
         )
+    }
+
+    /// Which names this descriptor was validated for.
+    #[must_use]
+    pub fn name_validation(&self) -> NameValidation {
+        self.0.validation
+    }
+
+    /// Whether the metric name and every label name are in the legacy
+    /// character set (always so under [`NameValidation::Legacy`]).
+    #[must_use]
+    pub fn has_legacy_names(&self) -> bool {
+        self.0.legacy
     }
 
     /// The fully-qualified metric name.
@@ -337,6 +391,7 @@ impl Desc {
             self.0.help.clone(),
             self.0.variable_labels.to_vec(),
             consts,
+            self.0.validation,
         )
     }
 }
@@ -389,6 +444,7 @@ pub struct Opts {
     name: String,
     help: String,
     const_labels: Vec<(String, String)>,
+    validation: NameValidation,
 }
 
 impl Opts {
@@ -420,6 +476,26 @@ impl Opts {
     #[must_use]
     pub fn const_label(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.const_labels.push((name.into(), value.into()));
+        self
+    }
+
+    /// Which names to accept: [`NameValidation::Legacy`] by default;
+    /// [`NameValidation::Utf8`] for any UTF-8 metric and label names (the
+    /// registry must allow them too).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use promclient::{Counter, NameValidation, Opts};
+    ///
+    /// assert!(Counter::with_opts(Opts::new("jobs.done_total", "Jobs.")).is_err());
+    /// let opts = Opts::new("jobs.done_total", "Jobs.").name_validation(NameValidation::Utf8);
+    /// assert_eq!(Counter::with_opts(opts)?.desc().fq_name(), "jobs.done_total");
+    /// # Ok::<(), promclient::DescError>(())
+    /// ```
+    #[must_use]
+    pub fn name_validation(mut self, validation: NameValidation) -> Self {
+        self.validation = validation;
         self
     }
 

@@ -311,6 +311,13 @@ pub enum RegisterError {
     },
     /// The registry's wrapper could not apply its prefix or labels.
     Desc(DescError),
+    /// A descriptor has a name outside the legacy character set and the
+    /// registry allows legacy names only (see
+    /// [`Registry::with_name_validation`](crate::Registry::with_name_validation)).
+    Utf8Names {
+        /// The metric name.
+        metric: String,
+    },
 }
 
 impl fmt::Display for RegisterError {
@@ -326,6 +333,10 @@ impl fmt::Display for RegisterError {
                 "a descriptor named {metric:?} with different {differs} is already registered"
             ),
             Self::Desc(e) => e.fmt(f),
+            Self::Utf8Names { metric } => write!(
+                f,
+                "metric {metric:?} has UTF-8 names and the registry allows legacy names only"
+            ),
         }
     }
 }

@@ -182,7 +182,7 @@ mod sync;
 
 pub use collector::{Collector, ConstMetric, FnCollector, MetricSink, ValueFn};
 pub use counter::Counter;
-pub use desc::{is_valid_label_name, is_valid_metric_name, Desc, MetricType, Opts};
+pub use desc::{is_valid_label_name, is_valid_metric_name, Desc, MetricType, NameValidation, Opts};
 pub use encoding::Families;
 pub use error::{
     AlreadyRegisteredError, BucketError, CollectError, ConstMetricError, DescError, EncodeError,

@@ -14,7 +14,7 @@ use std::time::SystemTime;
 use parking_lot::RwLock;
 
 use crate::collector::{Collector, MetricSink};
-use crate::desc::{is_valid_label_name, is_valid_metric_name, Desc, MetricType};
+use crate::desc::{is_valid_label_name, is_valid_metric_name, Desc, MetricType, NameValidation};
 use crate::encoding::text::{write_header, write_labels_open};
 use crate::encoding::{openmetrics, protobuf};
 use crate::error::{AlreadyRegisteredError, CollectError, DescError, GatherError, RegisterError};
@@ -65,6 +65,8 @@ struct Registered {
     /// Per metric name: what every descriptor of that name must agree on,
     /// and how many registered descriptors use it.
     names: HashMap<Arc<str>, NameInfo>,
+    /// Whether descriptors with UTF-8 names are accepted.
+    validation: NameValidation,
 }
 
 struct Entry {
@@ -142,6 +144,33 @@ impl Registry {
         Self::default()
     }
 
+    /// An empty registry that accepts the names `validation` allows:
+    /// with [`NameValidation::Utf8`] it registers descriptors with UTF-8
+    /// names (built with [`Opts::name_validation`]); [`Registry::new`]
+    /// refuses them.
+    ///
+    /// Scrapers that ask for `escaping=allow-utf-8` (Prometheus 3) get
+    /// those names quoted; the others get them escaped into the legacy
+    /// character set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use promclient::{Gauge, NameValidation, Opts, Registry};
+    ///
+    /// let opts = Opts::new("room.temperature", "Celsius.").name_validation(NameValidation::Utf8);
+    /// let gauge = Gauge::with_opts(opts)?;
+    /// assert!(Registry::new().register(gauge.clone()).is_err());
+    /// Registry::with_name_validation(NameValidation::Utf8).register(gauge)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_name_validation(validation: NameValidation) -> Self {
+        let registry = Self::default();
+        registry.inner.write().validation = validation;
+        registry
+    }
+
     /// Registers a collector.
     ///
     /// # Errors
@@ -214,6 +243,13 @@ impl Registry {
             }
         }
         let mut reg = self.inner.write();
+        if reg.validation == NameValidation::Legacy {
+            if let Some(d) = descs.iter().find(|d| !d.has_legacy_names()) {
+                return Err(RegisterError::Utf8Names {
+                    metric: d.fq_name().to_string(),
+                });
+            }
+        }
         // Consistency per name, against the registry and within the new set.
         for (i, d) in descs.iter().enumerate() {
             let labels: Vec<String> = d.label_names_sorted().map(str::to_owned).collect();
@@ -616,6 +652,12 @@ struct LabelText {
     protobuf: Vec<u8>,
     protobuf_ends: Vec<usize>,
     protobuf_series: Vec<ProtobufSeries>,
+    /// The family's name is outside the legacy set (as of `header_of`),
+    /// or a series' label name is (as of the last label rendering): the
+    /// encoders then escape or quote the family, and nothing rendered here
+    /// is handed out.
+    utf8_name: bool,
+    utf8_labels: bool,
 }
 
 impl fmt::Debug for GatherState {
@@ -905,6 +947,7 @@ impl Snapshot {
                     && *ty == fam.metric_type
             });
             if !current {
+                t.utf8_name = !is_valid_metric_name(&fam.name);
                 t.header.clear();
                 write_header(&mut t.header, fam);
                 t.om_header.clear();
@@ -915,8 +958,9 @@ impl Snapshot {
             if t.stale || t.ends.len() != n || (wants_protobuf && t.protobuf_series.len() != n) {
                 t.bytes.clear();
                 t.ends.clear();
+                t.utf8_labels = false;
                 for m in &fam.metrics {
-                    write_labels_open(&mut t.bytes, &m.labels);
+                    t.utf8_labels |= !write_labels_open(&mut t.bytes, &m.labels);
                     t.ends.push(t.bytes.len());
                 }
                 t.protobuf.clear();
@@ -945,6 +989,9 @@ impl Snapshot {
     pub(crate) fn header_text(&self, family: usize) -> Option<&[u8]> {
         self.families().get(family)?;
         let t = self.state.texts.get(family)?;
+        if t.utf8_name || t.utf8_labels {
+            return None;
+        }
         t.header_of.as_ref().map(|_| &t.header[..])
     }
 
@@ -953,6 +1000,9 @@ impl Snapshot {
     pub(crate) fn header_text_om(&self, family: usize) -> Option<&[u8]> {
         self.families().get(family)?;
         let t = self.state.texts.get(family)?;
+        if t.utf8_name || t.utf8_labels {
+            return None;
+        }
         t.header_of.as_ref().map(|_| &t.om_header[..])
     }
 
@@ -961,7 +1011,7 @@ impl Snapshot {
     pub(crate) fn label_texts(&self, family: usize) -> Option<LabelTexts<'_>> {
         let fam = self.families().get(family)?;
         let t = self.state.texts.get(family)?;
-        if t.stale || t.ends.len() != fam.metrics.len() {
+        if t.stale || t.ends.len() != fam.metrics.len() || t.utf8_name || t.utf8_labels {
             return None;
         }
         Some(LabelTexts {
@@ -976,6 +1026,9 @@ impl Snapshot {
     pub(crate) fn protobuf_texts(&self, family: usize) -> Option<ProtobufTexts<'_>> {
         let fam = self.families().get(family)?;
         let t = self.state.texts.get(family)?;
+        if t.utf8_name || t.utf8_labels {
+            return None;
+        }
         if t.stale || t.protobuf_series.len() != fam.metrics.len() {
             self.state.protobuf_wanted.store(true, Relaxed);
             return None;

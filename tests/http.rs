@@ -16,8 +16,8 @@ use hyper_util::rt::TokioIo;
 use promclient::encoding::{openmetrics, protobuf, text};
 use promclient::http::{ErrorHandling, MetricsHandler};
 use promclient::{
-    Counter, CounterVec, FnCollector, GatherError, Gatherer, Gauge, HistogramVec, Registry,
-    Snapshot, Value,
+    Counter, CounterVec, FnCollector, GatherError, Gatherer, Gauge, HistogramVec, NameValidation,
+    Opts, Registry, Snapshot, Value,
 };
 use tokio::net::{TcpListener, TcpStream};
 
@@ -188,6 +188,64 @@ async fn each_scraper_gets_the_format_it_asks_for_byte_for_byte() {
         assert_eq!(r.header("content-encoding"), None, "{who}");
         assert_eq!(r.body, encoded(&registry, format), "{who}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn utf8_names_are_quoted_for_prometheus_3_and_escaped_for_the_others() {
+    let registry = Registry::with_name_validation(NameValidation::Utf8);
+    let opts = Opts::new("jobs.done_total", "J.").name_validation(NameValidation::Utf8);
+    let c = Counter::with_opts(opts).unwrap();
+    c.inc();
+    registry.register(c).unwrap();
+    let addr = serve(MetricsHandler::new(registry.clone())).await;
+    for (accept, escaping, tail) in [
+        (
+            PROM3,
+            "allow-utf-8",
+            "# TYPE \"jobs.done\" counter\n{\"jobs.done_total\"} 1.0\n# EOF\n",
+        ),
+        (
+            PROM2,
+            "underscores",
+            "# TYPE jobs_done counter\njobs_done_total 1.0\n# EOF\n",
+        ),
+        (
+            "application/openmetrics-text;version=1.0.0;escaping=dots",
+            "dots",
+            "# TYPE jobs_dot_done_ counter\njobs_dot_done__total 1.0\n# EOF\n",
+        ),
+        (
+            "text/plain;version=1.0.0;escaping=values",
+            "values",
+            "# TYPE U__jobs_2e_done__total counter\nU__jobs_2e_done__total 1\n",
+        ),
+        (
+            PROM3_TEXT,
+            "allow-utf-8",
+            "# TYPE \"jobs.done_total\" counter\n{\"jobs.done_total\"} 1\n",
+        ),
+    ] {
+        let r = get(addr, accept).await;
+        assert_eq!(r.status, 200);
+        let ct = r.header("content-type").unwrap();
+        assert!(ct.ends_with(&format!("; escaping={escaping}")), "{ct}");
+        assert!(r.text().ends_with(tail), "{accept}: {}", r.text());
+    }
+    // Protobuf carries the names as they are under allow-utf-8.
+    let r = get(
+        addr,
+        "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;escaping=allow-utf-8",
+    )
+    .await;
+    let mut want = Vec::new();
+    protobuf::encode_escaped(
+        &registry.gather().unwrap(),
+        &mut want,
+        promclient::encoding::negotiate::Escaping::AllowUtf8,
+    )
+    .unwrap();
+    assert_eq!(r.body, want);
+    assert!(r.body.windows(15).any(|w| w == b"jobs.done_total"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

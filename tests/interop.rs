@@ -512,6 +512,70 @@ fn openmetrics_edge_cases_parse_strictly_in_python() {
     }
 }
 
+#[test]
+fn utf8_names_parse_quoted_in_python_and_escaped_in_promtool() {
+    use promclient::encoding::negotiate::Escaping;
+    use promclient::encoding::{openmetrics, text};
+    use promclient::{CounterVec, HistogramVec, NameValidation, Opts, Registry};
+
+    let test = "utf8_names_parse_quoted_in_python_and_escaped_in_promtool";
+    if !tools_available(test, &[Tool::Promtool, Tool::Python]) {
+        return;
+    }
+    let utf8 = |name: &str, help: &str| Opts::new(name, help).name_validation(NameValidation::Utf8);
+    let registry = Registry::with_name_validation(NameValidation::Utf8);
+    let jobs = CounterVec::with_opts(utf8("jobs.done_total", "Jobs."), ["queue.name"]).unwrap();
+    let took =
+        HistogramVec::with_opts(utf8("job.time_seconds", "Time."), ["k\"q"], &[0.5]).unwrap();
+    registry.register(jobs.clone()).unwrap();
+    registry.register(took.clone()).unwrap();
+    jobs.with_label_values(["mail"]).inc_by(2);
+    took.with_label_values(["v"]).observe(0.25);
+    let snapshot = registry.gather().unwrap();
+
+    let mut om = Vec::new();
+    let options = openmetrics::Options::new().escaping(Escaping::AllowUtf8);
+    openmetrics::encode_with(&snapshot, &mut om, options).unwrap();
+    let om = String::from_utf8(om).unwrap();
+    let families = python_parse_openmetrics(&om);
+    let names: Vec<(&str, &str)> = families.iter().map(|f| (&*f.name, &*f.typ)).collect();
+    assert_eq!(
+        names,
+        [("job.time_seconds", "histogram"), ("jobs.done", "counter")],
+        "{om}"
+    );
+    let counter = &families[1].samples[0];
+    assert_eq!(counter.name, "jobs.done_total");
+    assert_eq!(
+        counter.labels,
+        [("queue.name".to_owned(), "mail".to_owned())]
+    );
+    assert_eq!(counter.value.to_bits(), 2f64.to_bits());
+    let bucket = &families[0].samples[0];
+    assert_eq!(bucket.name, "job.time_seconds_bucket");
+    assert_eq!(
+        bucket.labels,
+        [
+            ("k\"q".to_owned(), "v".to_owned()),
+            ("le".to_owned(), "0.5".to_owned())
+        ]
+    );
+
+    let mut quoted = Vec::new();
+    text::encode_escaped(&snapshot, &mut quoted, Escaping::AllowUtf8).unwrap();
+    let quoted = String::from_utf8(quoted).unwrap();
+    let families = python_parse(&quoted);
+    assert_eq!(families.len(), 2, "{quoted}");
+    assert_eq!(families[0].samples[0].name, "job.time_seconds_bucket");
+
+    // Escaped, the same snapshot is legacy text promtool accepts.
+    for escaping in [Escaping::Underscores, Escaping::Dots, Escaping::Values] {
+        let mut escaped = Vec::new();
+        text::encode_escaped(&snapshot, &mut escaped, escaping).unwrap();
+        promtool_check(&String::from_utf8(escaped).unwrap());
+    }
+}
+
 // ---------------------------------------------------------------------------
 // A real Prometheus scraping the example server.
 

@@ -22,6 +22,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use promclient::encoding::negotiate::Escaping;
 use promclient::encoding::openmetrics::{encode, encode_with, Options, CONTENT_TYPE};
 use promclient::{
     CounterValue, CounterVec, EncodeError, Exemplar, Gauge, HistogramVec, LabelPair, MetricFamily,
@@ -537,25 +538,29 @@ fn families_exposing_the_same_name_are_refused_before_writing() {
 
 #[test]
 fn invalid_names_and_type_mismatches_are_errors() {
-    let bad_name = family(
-        "2xx",
+    let empty = family(
+        "",
         "B.",
         MetricType::Gauge,
         vec![metric(&[], Value::Gauge(1.0))],
     );
     assert_eq!(
-        om_err(&[bad_name]),
-        EncodeError::InvalidName { name: "2xx".into() }
+        om_err(&[empty]),
+        EncodeError::InvalidName {
+            name: String::new()
+        }
     );
-    let bad_label = family(
+    let empty_label = family(
         "g",
         "G.",
         MetricType::Gauge,
-        vec![metric(&[("a-b", "x")], Value::Gauge(1.0))],
+        vec![metric(&[("", "x")], Value::Gauge(1.0))],
     );
     assert_eq!(
-        om_err(&[bad_label]),
-        EncodeError::InvalidName { name: "a-b".into() }
+        om_err(&[empty_label]),
+        EncodeError::InvalidName {
+            name: String::new()
+        }
     );
     let mismatch = family(
         "g",
@@ -566,6 +571,63 @@ fn invalid_names_and_type_mismatches_are_errors() {
     assert_eq!(
         om_err(&[mismatch]),
         EncodeError::TypeMismatch { metric: "g".into() }
+    );
+}
+
+#[test]
+fn names_outside_the_legacy_set_are_escaped_or_quoted() {
+    let mut c = metric(&[("http.method", "GET")], counter(3.0));
+    if let Value::Counter(v) = &mut c.value {
+        v.created = Some(epoch_plus(1_700_000_000, 0));
+    }
+    let mut f = family(
+        "req.latency_seconds_total",
+        "R.",
+        MetricType::Counter,
+        vec![c],
+    );
+    f.unit = Some("seconds_total".into());
+    let g = family(
+        "2xx",
+        "B.",
+        MetricType::Gauge,
+        vec![metric(&[], Value::Gauge(1.0))],
+    );
+    // The default escapes with underscores.
+    assert_eq!(
+        om(&[f.clone(), g.clone()]),
+        "# HELP req_latency_seconds R.\n# TYPE req_latency_seconds counter\n\
+         req_latency_seconds_total{http_method=\"GET\"} 3.0\n\
+         # HELP _xx B.\n# TYPE _xx gauge\n_xx 1.0\n# EOF\n"
+    );
+    assert_eq!(
+        om_with(&[f.clone()], Options::new().escaping(Escaping::Values)),
+        // `__total` ends with `_total`: the metadata name keeps one `_`.
+        "# HELP U__req_2e_latency__seconds_ R.\n# TYPE U__req_2e_latency__seconds_ counter\n\
+         U__req_2e_latency__seconds__total{U__http_2e_method=\"GET\"} 3.0\n# EOF\n"
+    );
+    assert_eq!(
+        om_with(
+            &[f, g],
+            Options::new().escaping(Escaping::AllowUtf8).created(true)
+        ),
+        "# HELP \"req.latency_seconds\" R.\n# TYPE \"req.latency_seconds\" counter\n\
+         {\"req.latency_seconds_total\",\"http.method\"=\"GET\"} 3.0\n\
+         {\"req.latency_seconds_created\",\"http.method\"=\"GET\"} 1.7e+09\n\
+         # HELP \"2xx\" B.\n# TYPE \"2xx\" gauge\n{\"2xx\"} 1.0\n# EOF\n"
+    );
+    // A unit is announced for a quoted name as for any other.
+    let mut u = family(
+        "disk.used_bytes",
+        "D.",
+        MetricType::Gauge,
+        vec![metric(&[], Value::Gauge(2.0))],
+    );
+    u.unit = Some("bytes".into());
+    assert_eq!(
+        om_with(&[u], Options::new().escaping(Escaping::AllowUtf8)),
+        "# HELP \"disk.used_bytes\" D.\n# TYPE \"disk.used_bytes\" gauge\n\
+         # UNIT \"disk.used_bytes\" bytes\n{\"disk.used_bytes\"} 2.0\n# EOF\n"
     );
 }
 

@@ -8,7 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use proptest::prelude::*;
 use protobuf::{CodedInputStream, Message};
 
-use promclient::encoding::protobuf::{encode, model, to_model, CONTENT_TYPE};
+use promclient::encoding::negotiate::Escaping;
+use promclient::encoding::protobuf::{encode, encode_escaped, model, to_model, CONTENT_TYPE};
 use promclient::{
     Bucket, BucketSpan, CounterValue, CounterVec, EncodeError, Exemplar, Gauge, HistogramValue,
     HistogramVec, LabelPair, Metric, MetricFamily, MetricType, NativeHistogram, Quantile, Registry,
@@ -709,9 +710,9 @@ fn later_gathers_reuse_rendered_fields_and_stay_exact() {
 }
 
 #[test]
-fn invalid_names_in_hand_built_families_are_refused() {
+fn empty_names_in_hand_built_families_are_refused() {
     let bad_family = [family(
-        "bad-name",
+        "",
         "",
         MetricType::Gauge,
         vec![metric(&[], Value::Gauge(1.0))],
@@ -721,7 +722,7 @@ fn invalid_names_in_hand_built_families_are_refused() {
     assert_eq!(
         err,
         EncodeError::InvalidName {
-            name: "bad-name".into()
+            name: String::new()
         }
     );
     assert_eq!(out, b"kept");
@@ -737,17 +738,61 @@ fn invalid_names_in_hand_built_families_are_refused() {
             "ok2",
             "",
             MetricType::Gauge,
-            vec![metric(&[("a b", "x")], Value::Gauge(1.0))],
+            vec![metric(&[("", "x")], Value::Gauge(1.0))],
         ),
     ];
-    let mut out = Vec::new();
-    let err = encode(&bad_label, &mut out).unwrap_err();
-    assert_eq!(err, EncodeError::InvalidName { name: "a b".into() });
-    assert_eq!(
-        out,
-        encoded(&bad_label[..1]),
-        "the valid family before stays, the bad one is not started"
-    );
+    for escaping in [Escaping::AllowUtf8, Escaping::Underscores] {
+        let mut out = Vec::new();
+        let err = encode_escaped(&bad_label, &mut out, escaping).unwrap_err();
+        assert_eq!(
+            err,
+            EncodeError::InvalidName {
+                name: String::new()
+            }
+        );
+        assert_eq!(
+            out,
+            encoded(&bad_label[..1]),
+            "the valid family before stays, the bad one is not started"
+        );
+    }
+}
+
+#[test]
+fn names_outside_the_legacy_set_are_escaped_or_sent_as_they_are() {
+    let f = [family(
+        "req.count",
+        "R.",
+        MetricType::Gauge,
+        vec![metric(
+            &[("http.method", "GET"), ("ok", "1")],
+            Value::Gauge(1.0),
+        )],
+    )];
+    for (escaping, name, label) in [
+        (Escaping::AllowUtf8, "req.count", "http.method"),
+        (Escaping::Underscores, "req_count", "http_method"),
+        (Escaping::Dots, "req_dot_count", "http_dot_method"),
+        (Escaping::Values, "U__req_2e_count", "U__http_2e_method"),
+    ] {
+        let mut out = Vec::new();
+        encode_escaped(&f, &mut out, escaping).expect("encodes");
+        let got = decode(&out);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].name(), name, "{escaping}");
+        let labels: Vec<(&str, &str)> = got[0].metric[0]
+            .label
+            .iter()
+            .map(|l| (l.name(), l.value()))
+            .collect();
+        assert_eq!(labels, [(label, "GET"), ("ok", "1")], "{escaping}");
+    }
+    // `encode` escapes with underscores.
+    let mut plain = Vec::new();
+    encode(&f, &mut plain).unwrap();
+    let mut underscores = Vec::new();
+    encode_escaped(&f, &mut underscores, Escaping::Underscores).unwrap();
+    assert_eq!(plain, underscores);
 }
 
 #[test]

@@ -22,7 +22,8 @@
 
 use std::sync::Arc;
 
-use promclient::encoding::text::{encode, CONTENT_TYPE};
+use promclient::encoding::negotiate::Escaping;
+use promclient::encoding::text::{encode, encode_escaped, CONTENT_TYPE};
 use promclient::{
     ConstMetric, Counter, CounterVec, Desc, EncodeError, FnCollector, Gauge, GaugeVec, Histogram,
     HistogramVec, LabelPair, Metric, MetricFamily, MetricType, Opts, Registry, Value,
@@ -605,45 +606,127 @@ fn type_mismatch_is_an_error() {
 }
 
 #[test]
-fn invalid_names_are_errors() {
-    for name in ["", "bad-name", "1abc", "with space", "ünï", "a.b"] {
-        let f = family(
+fn empty_names_are_errors() {
+    let f = family(
+        "",
+        "H.",
+        MetricType::Gauge,
+        vec![metric(&[], Value::Gauge(1.0))],
+    );
+    let mut out = Vec::new();
+    assert_eq!(
+        encode(&[f], &mut out),
+        Err(EncodeError::InvalidName {
+            name: String::new()
+        })
+    );
+    assert!(out.is_empty());
+    let f = family(
+        "ok",
+        "H.",
+        MetricType::Gauge,
+        vec![
+            metric(&[("fine", "x")], Value::Gauge(1.0)),
+            metric(&[("fine", "y"), ("", "v")], Value::Gauge(2.0)),
+        ],
+    );
+    let mut out = Vec::new();
+    for escaping in [Escaping::AllowUtf8, Escaping::Underscores, Escaping::Values] {
+        out.clear();
+        assert_eq!(
+            encode_escaped(std::slice::from_ref(&f), &mut out, escaping),
+            Err(EncodeError::InvalidName {
+                name: String::new()
+            }),
+            "{escaping}"
+        );
+        let written = String::from_utf8(out.clone()).unwrap();
+        assert!(!written.contains("fine=\"y\""), "{written:?}");
+    }
+}
+
+#[test]
+fn names_outside_the_legacy_set_are_escaped_or_quoted() {
+    let g = |name: &str, labels: &[(&str, &str)]| {
+        family(
             name,
             "H.",
             MetricType::Gauge,
-            vec![metric(&[], Value::Gauge(1.0))],
-        );
+            vec![metric(labels, Value::Gauge(1.0))],
+        )
+    };
+    let out = |f: MetricFamily, escaping| {
         let mut out = Vec::new();
+        encode_escaped(&[f], &mut out, escaping).expect("encodes");
+        String::from_utf8(out).unwrap()
+    };
+    // `encode` escapes with underscores, the scrapers' default.
+    assert_eq!(
+        text(&[g("bad-name", &[])]),
+        "# HELP bad_name H.\n# TYPE bad_name gauge\nbad_name 1\n"
+    );
+    for (name, underscores, dots, values) in [
+        ("1abc", "_abc", "__abc", "U___31_abc"),
+        (
+            "with space",
+            "with_space",
+            "with__space",
+            "U__with_20_space",
+        ),
+        ("ünï", "_n_", "__n__", "U___fc_n_ef_"),
+        ("a.b_c", "a_b_c", "a_dot_b__c", "U__a_2e_b__c"),
+    ] {
+        for (escaping, want) in [
+            (Escaping::Underscores, underscores),
+            (Escaping::Dots, dots),
+            (Escaping::Values, values),
+        ] {
+            assert_eq!(
+                out(g(name, &[]), escaping),
+                format!("# HELP {want} H.\n# TYPE {want} gauge\n{want} 1\n"),
+                "{name:?} {escaping}"
+            );
+        }
+        let quoted = name.replace('"', "\\\"");
         assert_eq!(
-            encode(&[f], &mut out),
-            Err(EncodeError::InvalidName {
-                name: name.to_string()
-            }),
+            out(g(name, &[]), Escaping::AllowUtf8),
+            format!("# HELP \"{quoted}\" H.\n# TYPE \"{quoted}\" gauge\n{{\"{quoted}\"}} 1\n"),
             "{name:?}"
         );
-        assert!(out.is_empty(), "nothing written for {name:?}");
     }
-    for label in ["", "bad-label", "1abc", "a:b", "ü"] {
-        let f = family(
-            "ok",
-            "H.",
-            MetricType::Gauge,
-            vec![
-                metric(&[("fine", "x")], Value::Gauge(1.0)),
-                metric(&[("fine", "y"), (label, "v")], Value::Gauge(2.0)),
-            ],
-        );
-        let mut out = Vec::new();
+    // Label names likewise; a legacy family name stays unquoted.
+    for (label, underscores) in [
+        ("bad-label", "bad_label"),
+        ("1abc", "_abc"),
+        ("a:b", "a_b"),
+        ("ü", "_"),
+    ] {
         assert_eq!(
-            encode(&[f], &mut out),
-            Err(EncodeError::InvalidName {
-                name: label.to_string()
-            }),
+            out(g("ok", &[(label, "v")]), Escaping::Underscores),
+            format!("# HELP ok H.\n# TYPE ok gauge\nok{{{underscores}=\"v\"}} 1\n"),
             "{label:?}"
         );
-        let written = String::from_utf8(out).unwrap();
-        assert!(!written.contains("fine=\"y\""), "{written:?}");
+        assert_eq!(
+            out(g("ok", &[("fine", "x"), (label, "v")]), Escaping::AllowUtf8),
+            format!("# HELP ok H.\n# TYPE ok gauge\nok{{fine=\"x\",\"{label}\"=\"v\"}} 1\n"),
+            "{label:?}"
+        );
     }
+    // A quoted name with labels, a quote in it, and the histogram lines.
+    let h = family(
+        "lat.\"s\"",
+        "H.",
+        MetricType::Histogram,
+        vec![metric(&[("m.x", "GET")], histogram(2, 0.5, &[(0.1, 1)]))],
+    );
+    assert_eq!(
+        out(h, Escaping::AllowUtf8),
+        "# HELP \"lat.\\\"s\\\"\" H.\n# TYPE \"lat.\\\"s\\\"\" histogram\n\
+         {\"lat.\\\"s\\\"_bucket\",\"m.x\"=\"GET\",le=\"0.1\"} 1\n\
+         {\"lat.\\\"s\\\"_bucket\",\"m.x\"=\"GET\",le=\"+Inf\"} 2\n\
+         {\"lat.\\\"s\\\"_sum\",\"m.x\"=\"GET\"} 0.5\n\
+         {\"lat.\\\"s\\\"_count\",\"m.x\"=\"GET\"} 2\n"
+    );
     // Valid unusual names pass through.
     let f = family(
         ":colon_name:",

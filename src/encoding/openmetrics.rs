@@ -15,10 +15,13 @@
 use std::time::SystemTime;
 
 use crate::desc::{is_valid_label_name, is_valid_metric_name, MetricType};
+use crate::encoding::escape;
 use crate::encoding::format::{write_escaped_label_value, write_float_om, write_u64, FLOAT_OM_MAX};
+use crate::encoding::negotiate::Escaping;
 use crate::encoding::room::{Out, Room};
 use crate::encoding::text::{
-    check_label_names, escaped_help, head, head_len, label_block, write_labels_open, LeCache,
+    bucket_prefix, check_label_names, escaped_help, head, head_len, label_block, write_header_name,
+    write_labels_open, LeCache, Names,
 };
 use crate::encoding::Families;
 use crate::error::EncodeError;
@@ -51,13 +54,30 @@ pub const EXEMPLAR_LABELS_MAX: usize = 128;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Options {
     created: bool,
+    escaping: Escaping,
 }
 
 impl Options {
-    /// The defaults, as client_golang's: no `_created` lines.
+    /// The defaults, as client_golang's: no `_created` lines, names outside
+    /// the legacy character set escaped with underscores.
     #[must_use]
     pub const fn new() -> Self {
-        Self { created: false }
+        Self {
+            created: false,
+            escaping: Escaping::Underscores,
+        }
+    }
+
+    /// How names outside the legacy character set are written: quoted
+    /// under [`Escaping::AllowUtf8`] (`{"my.metric_total"} 1.0`), else
+    /// rewritten as
+    /// [`text::encode_escaped`](crate::encoding::text::encode_escaped)
+    /// describes. Families whose names are all legacy are the same in
+    /// every scheme.
+    #[must_use]
+    pub const fn escaping(mut self, escaping: Escaping) -> Self {
+        self.escaping = escaping;
+        self
     }
 
     /// Whether counters, histograms and summaries that know when they were
@@ -149,7 +169,8 @@ pub fn encode_with<F: Families + ?Sized>(
         // A header rendered by a gather means validated names.
         let headers = (families.header_text(p), families.header_text_om(p));
         let texts = families.label_texts(p);
-        encode_family(family, headers, texts, options, out, &mut scratch)?;
+        let names = Names::Escape(options.escaping);
+        encode_family(family, headers, texts, options, names, out, &mut scratch)?;
     }
     out.extend_from_slice(b"# EOF\n");
     Ok(())
@@ -302,15 +323,27 @@ fn encode_family(
     (text_header, om_header): (Option<&[u8]>, Option<&[u8]>),
     texts: Option<LabelTexts<'_>>,
     options: Options,
+    names: Names,
     out: &mut Vec<u8>,
     scratch: &mut Scratch,
 ) -> Result<(), EncodeError> {
     if family.metrics.is_empty() {
         return Ok(());
     }
-    let name = &*family.name;
     let validated = text_header.is_some();
-    if !validated && !is_valid_metric_name(name) {
+    // A gather renders headers for legacy families only.
+    if let (false, Names::Escape(escaping)) = (validated, names) {
+        if !escape::is_legacy_family(family) {
+            let escaped = escape::escaped_family(family, escaping);
+            let utf8 = escaping == Escaping::AllowUtf8;
+            let names = Names::Escaped { utf8 };
+            return encode_family(&escaped, (None, None), None, options, names, out, scratch);
+        }
+    }
+    let utf8 = names == Names::Escaped { utf8: true };
+    let name = &*family.name;
+    let valid = validated || is_valid_metric_name(name) || (utf8 && escape::is_quoted(name));
+    if !valid {
         return Err(EncodeError::InvalidName {
             name: name.to_string(),
         });
@@ -339,7 +372,7 @@ fn encode_family(
         }
         let text = texts.and_then(|t| t.get(i));
         if text.is_none() {
-            check_label_names(m, prev)?;
+            check_label_names(m, prev, utf8)?;
         }
         prev = Some(m);
         let labels = label_block(text, &m.labels, rendered);
@@ -443,6 +476,7 @@ fn write_header(out: &mut Vec<u8>, family: &MetricFamily, kind: Kind, text_heade
         .filter(|_| !family.help.as_bytes().contains(&b'"'));
     match cached {
         Some(help) => {
+            // Cached text headers are legacy: no quoted name here.
             let mut r = Room::new(out, 2 * name.len() + help.len() + typ.len() + 18);
             r.put(b"# HELP ");
             r.put(name);
@@ -456,11 +490,11 @@ fn write_header(out: &mut Vec<u8>, family: &MetricFamily, kind: Kind, text_heade
         }
         None => {
             out.extend_from_slice(b"# HELP ");
-            out.extend_from_slice(name);
+            write_header_name(out, name);
             out.push(b' ');
             write_escaped_label_value(out, &family.help);
             out.extend_from_slice(b"\n# TYPE ");
-            out.extend_from_slice(name);
+            write_header_name(out, name);
             out.push(b' ');
             out.extend_from_slice(typ);
             out.push(b'\n');
@@ -474,7 +508,7 @@ fn write_header(out: &mut Vec<u8>, family: &MetricFamily, kind: Kind, text_heade
     });
     if let Some(unit) = unit {
         out.extend_from_slice(b"# UNIT ");
-        out.extend_from_slice(name);
+        write_header_name(out, name);
         out.push(b' ');
         write_escaped_label_value(out, unit);
         out.push(b'\n');
@@ -522,16 +556,7 @@ fn histogram(
     let negative = h.buckets.first().is_some_and(|b| b.upper_bound < 0.0);
     let with_exemplars = h.buckets.iter().any(|b| b.exemplar.is_some());
     le.load(h, write_float_om);
-    prefix.clear();
-    prefix.extend_from_slice(name.as_bytes());
-    prefix.extend_from_slice(b"_bucket");
-    if labels.is_empty() {
-        prefix.push(b'{');
-    } else {
-        prefix.extend_from_slice(labels);
-        prefix.push(b',');
-    }
-    prefix.extend_from_slice(b"le=\"");
+    bucket_prefix(prefix, name, labels);
     if with_exemplars {
         for (i, b) in h.buckets.iter().enumerate() {
             let ex = exemplar(b.exemplar.as_deref(), validated)?;

@@ -7,10 +7,12 @@
 //! `_count`; summary lines as quantiles, `_sum`, `_count`.
 
 use crate::desc::{is_valid_label_name, is_valid_metric_name};
+use crate::encoding::escape;
 use crate::encoding::format::{
     write_count, write_escaped_help, write_escaped_label_value, write_float, write_i64, FLOAT_MAX,
     I64_MAX,
 };
+use crate::encoding::negotiate::Escaping;
 use crate::encoding::room::{Out, Room};
 use crate::error::EncodeError;
 use std::sync::Arc;
@@ -54,6 +56,45 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn encode<F: Families + ?Sized>(families: &F, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    encode_escaped(families, out, Escaping::Underscores)
+}
+
+/// As [`encode`], with names outside the legacy character set written as
+/// `escaping` says: under [`Escaping::AllowUtf8`] quoted
+/// (`{"my.metric",code="200"} 1`, `# HELP "my.metric" ...`), otherwise
+/// rewritten into the legacy set (`my_metric`, `my_dot_metric`,
+/// `U__my_2e_metric`). Families whose names are all legacy are the same in
+/// every scheme.
+///
+/// # Errors
+///
+/// As [`encode`]; an empty name is always invalid.
+///
+/// # Examples
+///
+/// ```
+/// use promclient::encoding::negotiate::Escaping;
+/// use promclient::encoding::text;
+/// use promclient::{Counter, NameValidation, Opts, Registry};
+///
+/// let registry = Registry::with_name_validation(NameValidation::Utf8);
+/// let opts = Opts::new("jobs.done_total", "Jobs.").name_validation(NameValidation::Utf8);
+/// registry.register(Counter::with_opts(opts)?)?;
+/// let snapshot = registry.gather()?;
+///
+/// let mut out = Vec::new();
+/// text::encode_escaped(&snapshot, &mut out, Escaping::AllowUtf8)?;
+/// assert!(out.ends_with(b"\n{\"jobs.done_total\"} 0\n"));
+/// out.clear();
+/// text::encode_escaped(&snapshot, &mut out, Escaping::Dots)?;
+/// assert!(out.ends_with(b"\njobs_dot_done__total 0\n"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn encode_escaped<F: Families + ?Sized>(
+    families: &F,
+    out: &mut Vec<u8>,
+    escaping: Escaping,
+) -> Result<(), EncodeError> {
     let mut scratch = Scratch::default();
     let all = families.families();
     for (p, family) in all.iter().enumerate() {
@@ -63,9 +104,19 @@ pub fn encode<F: Families + ?Sized>(families: &F, out: &mut Vec<u8>) -> Result<(
             families.label_texts(p),
             out,
             &mut scratch,
+            Names::Escape(escaping),
         )?;
     }
     Ok(())
+}
+
+/// What is left to do about a family's names.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Names {
+    /// Check them, and escape the family if they are not all legacy.
+    Escape(Escaping),
+    /// Escaped already: legacy, or (`utf8`) quoted where needed.
+    Escaped { utf8: bool },
 }
 
 fn encode_family(
@@ -74,16 +125,27 @@ fn encode_family(
     texts: Option<LabelTexts<'_>>,
     out: &mut Vec<u8>,
     scratch: &mut Scratch,
+    names: Names,
 ) -> Result<(), EncodeError> {
     if family.metrics.is_empty() {
         return Ok(());
     }
+    // A gather renders headers for legacy families only.
+    if let (None, Names::Escape(escaping)) = (header, names) {
+        if !escape::is_legacy_family(family) {
+            let escaped = escape::escaped_family(family, escaping);
+            let utf8 = escaping == Escaping::AllowUtf8;
+            return encode_family(&escaped, None, None, out, scratch, Names::Escaped { utf8 });
+        }
+    }
+    let utf8 = names == Names::Escaped { utf8: true };
     let name = &*family.name;
     match header {
         // Rendered by a gather, from a validated descriptor.
         Some(h) => out.extend_from_slice(h),
         None => {
-            if !is_valid_metric_name(name) {
+            let valid = is_valid_metric_name(name) || (utf8 && escape::is_quoted(name));
+            if !valid {
                 return Err(EncodeError::InvalidName {
                     name: name.to_string(),
                 });
@@ -117,7 +179,7 @@ fn encode_family(
         }
         // Label text rendered by a gather comes from validated descriptors.
         if text.is_none() {
-            check_label_names(m, prev)?;
+            check_label_names(m, prev, utf8)?;
         }
         prev = Some(m);
         let ts = m.timestamp_ms;
@@ -201,13 +263,23 @@ fn touch(metrics: &[Metric]) {
 
 /// Instruments validate label names, hand-built snapshots may not: check
 /// each name, skipping those shared (same pointer) with the previous series.
+/// With `utf8`, any name but the empty one is valid.
 #[inline]
-pub(super) fn check_label_names(m: &Metric, prev: Option<&Metric>) -> Result<(), EncodeError> {
+pub(super) fn check_label_names(
+    m: &Metric,
+    prev: Option<&Metric>,
+    utf8: bool,
+) -> Result<(), EncodeError> {
     for (j, l) in m.labels.iter().enumerate() {
         let known = prev
             .and_then(|p| p.labels.get(j))
             .is_some_and(|p| Arc::ptr_eq(&p.name, &l.name));
-        if !known && !is_valid_label_name(&l.name) {
+        let valid = if utf8 {
+            !l.name.is_empty()
+        } else {
+            is_valid_label_name(&l.name)
+        };
+        if !known && !valid {
             return Err(EncodeError::InvalidName {
                 name: l.name.to_string(),
             });
@@ -253,6 +325,13 @@ fn single(
             }
             tail(&mut r, Num::Float(value), ts);
         }
+        None if escape::is_quoted(name) => {
+            let mut block = Vec::new();
+            write_labels_open(&mut block, labels);
+            let mut r = Room::new(out, head_len(name, "", &block, None) + TAIL_MAX);
+            head(&mut r, name, "", &block, None);
+            tail(&mut r, Num::Float(value), ts);
+        }
         None => {
             out.extend_from_slice(name.as_bytes());
             if !labels.is_empty() {
@@ -275,16 +354,7 @@ fn histogram(
 ) {
     le.load(h, write_float);
     // Every bucket line starts with `name_bucket{labels,le="`: build it once.
-    prefix.clear();
-    prefix.extend_from_slice(name.as_bytes());
-    prefix.extend_from_slice(b"_bucket");
-    if labels.is_empty() {
-        prefix.push(b'{');
-    } else {
-        prefix.extend_from_slice(labels);
-        prefix.push(b',');
-    }
-    prefix.extend_from_slice(b"le=\"");
+    bucket_prefix(prefix, name, labels);
     let inf = h
         .buckets
         .last()
@@ -364,7 +434,8 @@ pub(super) fn head_len(
     extra: Option<(&[u8], &[u8])>,
 ) -> usize {
     let extra_len = extra.map_or(0, |(key, text)| key.len() + text.len() + 3);
-    name.len() + suffix.len() + labels.len() + 1 + extra_len
+    // A quoted name adds `{`, `"` and `}`.
+    name.len() + suffix.len() + labels.len() + 1 + extra_len + 3
 }
 
 /// The start of a sample line, shared by the text formats: the name, its
@@ -378,6 +449,9 @@ pub(super) fn head(
     labels: &[u8],
     extra: Option<(&[u8], &[u8])>,
 ) {
+    if escape::is_quoted(name) {
+        return head_quoted(r, name, suffix, labels, extra);
+    }
     r.put(name.as_bytes());
     r.put(suffix.as_bytes());
     match extra {
@@ -397,6 +471,67 @@ pub(super) fn head(
             r.put(text);
             r.put(b"\"}");
         }
+    }
+}
+
+/// [`head`] for a quoted name: `{"name_suffix",labels,extra}`.
+#[cold]
+fn head_quoted(
+    r: &mut Room<'_>,
+    name: &str,
+    suffix: &str,
+    labels: &[u8],
+    extra: Option<(&[u8], &[u8])>,
+) {
+    r.byte(b'{');
+    r.put(name.as_bytes());
+    r.put(suffix.as_bytes());
+    r.byte(b'"');
+    if let Some(rest) = labels.get(1..) {
+        r.byte(b',');
+        r.put(rest);
+    }
+    if let Some((key, text)) = extra {
+        r.byte(b',');
+        r.put(key);
+        r.put(text);
+        r.byte(b'"');
+    }
+    r.byte(b'}');
+}
+
+/// The start every `_bucket` line of a series shares: `name_bucket{labels,le="`
+/// (for a quoted name `{"name_bucket",labels,le="`).
+pub(super) fn bucket_prefix(prefix: &mut Vec<u8>, name: &str, labels: &[u8]) {
+    prefix.clear();
+    if escape::is_quoted(name) {
+        prefix.push(b'{');
+        prefix.extend_from_slice(name.as_bytes());
+        prefix.extend_from_slice(b"_bucket\"");
+        if let Some(rest) = labels.get(1..) {
+            prefix.push(b',');
+            prefix.extend_from_slice(rest);
+        }
+        prefix.push(b',');
+    } else {
+        prefix.extend_from_slice(name.as_bytes());
+        prefix.extend_from_slice(b"_bucket");
+        if labels.is_empty() {
+            prefix.push(b'{');
+        } else {
+            prefix.extend_from_slice(labels);
+            prefix.push(b',');
+        }
+    }
+    prefix.extend_from_slice(b"le=\"");
+}
+
+/// Writes a name after `# HELP ` or `# TYPE `: a quoted name gets its
+/// closing quote.
+pub(super) fn write_header_name(out: &mut Vec<u8>, name: &[u8]) {
+    out.extend_from_slice(name);
+    if name.first() == Some(&b'"') {
+        out.push(b'"');
     }
 }
 
@@ -431,28 +566,40 @@ pub(super) fn escaped_help<'h>(header: &'h [u8], family: &MetricFamily) -> Optio
 pub(crate) fn write_header(out: &mut Vec<u8>, family: &MetricFamily) {
     let name = family.name.as_bytes();
     out.extend_from_slice(b"# HELP ");
-    out.extend_from_slice(name);
+    write_header_name(out, name);
     out.push(b' ');
     write_escaped_help(out, &family.help);
     out.extend_from_slice(b"\n# TYPE ");
-    out.extend_from_slice(name);
+    write_header_name(out, name);
     out.push(b' ');
     out.extend_from_slice(family.metric_type.as_str().as_bytes());
     out.push(b'\n');
 }
 
-/// Writes `{a="x",b="y"` (no closing brace); nothing for no labels.
+/// Writes `{a="x",b="y"` (no closing brace); nothing for no labels. A
+/// name outside the legacy set (only an `allow-utf-8` exposition gets
+/// here with one) is quoted: `{"my.label"="x"`. Returns whether every
+/// name was legacy.
 #[inline]
-pub(crate) fn write_labels_open(out: &mut Vec<u8>, labels: &[LabelPair]) {
+pub(crate) fn write_labels_open(out: &mut Vec<u8>, labels: &[LabelPair]) -> bool {
     let mut sep = b'{';
+    let mut legacy = true;
     for l in labels {
         out.push(sep);
         sep = b',';
-        out.extend_from_slice(l.name.as_bytes());
+        if is_valid_label_name(&l.name) {
+            out.extend_from_slice(l.name.as_bytes());
+        } else {
+            legacy = false;
+            out.push(b'"');
+            write_escaped_label_value(out, &l.name);
+            out.push(b'"');
+        }
         out.extend_from_slice(b"=\"");
         write_escaped_label_value(out, &l.value);
         out.push(b'"');
     }
+    legacy
 }
 
 /// Buffers reused across the series of one `encode` call.

@@ -42,10 +42,10 @@
 //! A pin stores its state with Release, so a scanner that reads it also
 //! sees every earlier pin of that thread ended.
 //!
-//! The `cfg(loom)` build models the fence pair with sequentially
+//! The `cfg(promclient_loom)` build models the fence pair with sequentially
 //! consistent fences (loom has no membarrier); the `loom_model` tests at
 //! the end of this file check the protocol under the interleavings loom
-//! explores: `RUSTFLAGS="--cfg loom" cargo test --release --lib
+//! explores: `RUSTFLAGS="--cfg promclient_loom" cargo test --release --lib
 //! --target-dir target/loom loom_model` (`.ci/run` runs it).
 #![allow(unsafe_code)]
 
@@ -131,10 +131,10 @@ macro_rules! initial_global {
     };
 }
 
-#[cfg(not(loom))]
+#[cfg(not(promclient_loom))]
 static GLOBAL: Global = initial_global!();
 
-#[cfg(loom)]
+#[cfg(promclient_loom)]
 loom::lazy_static! {
     static ref GLOBAL: Global = initial_global!();
 }
@@ -161,14 +161,14 @@ impl Drop for Owner {
     }
 }
 
-#[cfg(not(loom))]
+#[cfg(not(promclient_loom))]
 thread_local! {
     /// The thread's record, claimed at its first pin.
     static RECORD: Cell<Option<&'static Record>> = const { Cell::new(None) };
     static OWNER: Owner = const { Owner };
 }
 
-#[cfg(loom)]
+#[cfg(promclient_loom)]
 loom::thread_local! {
     static RECORD: Cell<Option<&'static Record>> = Cell::new(None);
     static OWNER: Owner = Owner;
@@ -441,7 +441,7 @@ fn init_fence() {
     }
 }
 
-#[cfg(all(target_os = "linux", not(loom)))]
+#[cfg(all(target_os = "linux", not(promclient_loom)))]
 mod membarrier {
     const CMD_PRIVATE_EXPEDITED: libc::c_long = 1 << 3;
     const CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_long = 1 << 4;
@@ -479,7 +479,7 @@ mod membarrier {
     }
 }
 
-#[cfg(any(not(target_os = "linux"), loom))]
+#[cfg(any(not(target_os = "linux"), promclient_loom))]
 mod membarrier {
     pub(super) fn register() -> bool {
         false
@@ -490,7 +490,7 @@ mod membarrier {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(promclient_loom)))]
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize as StdAtomicUsize;
@@ -650,12 +650,12 @@ mod tests {
     }
 }
 
-/// The model check: `RUSTFLAGS="--cfg loom" cargo test --release --lib
+/// The model check: `RUSTFLAGS="--cfg promclient_loom" cargo test --release --lib
 /// loom_model`. Both sides fence with `fence(SeqCst)` under loom (the
 /// fallback pair); the membarrier pair replaces exactly those two fences.
 /// A freed object writes its cell, so loom reports any read of it that
 /// the protocol does not order before the free.
-#[cfg(all(test, loom))]
+#[cfg(all(test, promclient_loom))]
 mod loom_model {
     use super::*;
     use loom::cell::UnsafeCell;

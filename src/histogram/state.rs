@@ -80,7 +80,7 @@ impl HistogramCore {
         };
         // Loom tracks the creation of its atomics: making the spill here,
         // before the model's threads start, orders it before every use.
-        #[cfg(loom)]
+        #[cfg(promclient_loom)]
         core.spill();
         core
     }
@@ -167,7 +167,7 @@ impl HistogramCore {
     /// first shard and the spill, and more shards would only multiply the
     /// interleavings it explores.
     fn grow(&self) {
-        #[cfg(not(loom))]
+        #[cfg(not(promclient_loom))]
         self.more
             .get_or_init(|| lines_of(self.first.len() * shard_count()));
     }
@@ -231,7 +231,7 @@ fn search(bounds: &[f64], v: f64) -> usize {
 /// How many shards a histogram spreads over: about one per CPU, a power of
 /// two from 2 to 8. More would cost memory in every histogram for little:
 /// threads that collide move on to another shard.
-#[cfg(not(loom))]
+#[cfg(not(promclient_loom))]
 fn shard_count() -> usize {
     static COUNT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *COUNT.get_or_init(|| {
@@ -518,7 +518,7 @@ fn add_float(cell: &AtomicU64, v: f64) {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(promclient_loom)))]
 mod tests {
     use super::*;
     use std::sync::Arc;
@@ -660,11 +660,11 @@ mod tests {
     }
 }
 
-/// The model check, with the epoch's: `RUSTFLAGS="--cfg loom" cargo test
+/// The model check, with the epoch's: `RUSTFLAGS="--cfg promclient_loom" cargo test
 /// --release --lib loom_model`. Under loom the shards never grow: the
 /// observers contend for the first shard and spill when it is taken, so
 /// both paths meet the collector.
-#[cfg(all(test, loom))]
+#[cfg(all(test, promclient_loom))]
 mod loom_model {
     use super::*;
     use loom::sync::Arc;

@@ -480,10 +480,9 @@ impl MetricsHandler {
     /// encoding errors. With [`ErrorHandling::Continue`], families that
     /// fail are left out of `out`.
     fn encode(&self, gathered: &Gathered, scrape: &Scrape, out: &mut Vec<u8>) -> Vec<EncodeError> {
-        let format = scrape.negotiated.format;
         let created = self.shared.opts.created;
         let result = match &scrape.names {
-            None => encode_as(format, created, &gathered.snapshot, out),
+            None => encode_as(scrape.negotiated, created, &gathered.snapshot, out),
             Some(names) => {
                 let picked: Vec<MetricFamily> = gathered
                     .snapshot
@@ -492,7 +491,7 @@ impl MetricsHandler {
                     .filter(|f| names.iter().any(|n| **n == *f.name))
                     .cloned()
                     .collect();
-                encode_as(format, created, &picked, out)
+                encode_as(scrape.negotiated, created, &picked, out)
             }
         };
         let Err(first) = result else {
@@ -515,7 +514,6 @@ impl MetricsHandler {
         out: &mut Vec<u8>,
         first: EncodeError,
     ) -> Vec<EncodeError> {
-        let format = scrape.negotiated.format;
         let created = self.shared.opts.created;
         let mut errors = Vec::new();
         let mut scratch = Vec::new();
@@ -527,14 +525,19 @@ impl MetricsHandler {
                 }
             }
             scratch.clear();
-            match encode_as(format, created, std::slice::from_ref(f), &mut scratch) {
+            match encode_as(
+                scrape.negotiated,
+                created,
+                std::slice::from_ref(f),
+                &mut scratch,
+            ) {
                 Ok(()) => kept.push(f.clone()),
                 Err(e) => errors.push(e),
             }
         }
         loop {
             out.clear();
-            match encode_as(format, created, &kept, out) {
+            match encode_as(scrape.negotiated, created, &kept, out) {
                 Ok(()) => break,
                 Err(EncodeError::NameClash { first, second }) => {
                     kept.retain(|f| *f.name != *second);
@@ -634,17 +637,21 @@ fn format_index(format: Format) -> usize {
 }
 
 fn encode_as<F: Families + ?Sized>(
-    format: Format,
+    negotiated: Negotiated,
     created: bool,
     families: &F,
     out: &mut Vec<u8>,
 ) -> Result<(), EncodeError> {
-    match format {
+    let escaping = negotiated.escaping;
+    match negotiated.format {
         Format::OpenMetrics | Format::OpenMetricsV0_0_1 => {
-            openmetrics::encode_with(families, out, openmetrics::Options::new().created(created))
+            let options = openmetrics::Options::new()
+                .created(created)
+                .escaping(escaping);
+            openmetrics::encode_with(families, out, options)
         }
-        Format::Protobuf => protobuf::encode(families, out),
-        Format::Text | Format::TextV1 => text::encode(families, out),
+        Format::Protobuf => protobuf::encode_escaped(families, out, escaping),
+        Format::Text | Format::TextV1 => text::encode_escaped(families, out, escaping),
     }
 }
 

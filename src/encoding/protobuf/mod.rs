@@ -18,6 +18,8 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::desc::{is_valid_metric_name, MetricType};
+use crate::encoding::escape;
+use crate::encoding::negotiate::Escaping;
 use crate::encoding::room::{Out, Room};
 use crate::encoding::text::check_label_names;
 use crate::encoding::Families;
@@ -80,6 +82,22 @@ pub const CONTENT_TYPE: &str =
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn encode<F: Families + ?Sized>(families: &F, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    encode_escaped(families, out, Escaping::Underscores)
+}
+
+/// As [`encode`], with names outside the legacy character set written as
+/// `escaping` says: as they are under [`Escaping::AllowUtf8`], otherwise
+/// rewritten into the legacy set (see
+/// [`text::encode_escaped`](crate::encoding::text::encode_escaped)).
+///
+/// # Errors
+///
+/// As [`encode`]; an empty name is always invalid.
+pub fn encode_escaped<F: Families + ?Sized>(
+    families: &F,
+    out: &mut Vec<u8>,
+    escaping: Escaping,
+) -> Result<(), EncodeError> {
     // Each series' message length, computed before the family's length
     // prefix can be written, kept until the series is.
     let mut sizes = Vec::new();
@@ -87,16 +105,45 @@ pub fn encode<F: Families + ?Sized>(families: &F, out: &mut Vec<u8>) -> Result<(
         if family.metrics.is_empty() {
             continue;
         }
-        // A header rendered by a gather means validated names.
+        // A header rendered by a gather means validated, legacy names.
         let validated = families.header_text(p).is_some();
+        if !validated && !escape::is_legacy_family(family) {
+            let utf8 = escaping == Escaping::AllowUtf8;
+            let escaped;
+            let family = if utf8 {
+                family
+            } else {
+                escaped = escape::escaped_family(family, escaping);
+                &escaped
+            };
+            let body = family_len(family, Check::Names { utf8 }, None, &mut sizes)?;
+            out.reserve(VARINT_MAX + body + WORD_SLACK);
+            varint(out, body as u64);
+            write_family(out, family, &sizes);
+            continue;
+        }
+        let check = if validated {
+            Check::Validated
+        } else {
+            Check::Names { utf8: false }
+        };
         let rendered = families.protobuf_texts(p);
-        let body = family_len(family, validated, rendered, &mut sizes)?;
+        let body = family_len(family, check, rendered, &mut sizes)?;
         // `Room::word` stores whole words: slack for the last one.
         out.reserve(VARINT_MAX + body + WORD_SLACK);
         varint(out, body as u64);
         write_family(out, family, &sizes);
     }
     Ok(())
+}
+
+/// Which names of a family still need checking.
+#[derive(Clone, Copy)]
+enum Check {
+    /// A gather validated them.
+    Validated,
+    /// All; legacy, or with `utf8` any but the empty name.
+    Names { utf8: bool },
 }
 
 /// The longest varint: a `u64` in groups of seven bits.
@@ -164,11 +211,22 @@ const DOUBLE_FIELD: usize = 9;
 /// and neither are created times converted and written field by field.
 fn family_len<'a>(
     family: &MetricFamily,
-    validated: bool,
+    check: Check,
     rendered: Option<ProtobufTexts<'a>>,
     sizes: &mut Vec<Sizes<'a>>,
 ) -> Result<usize, EncodeError> {
-    if !validated && !is_valid_metric_name(&family.name) {
+    let (validated, utf8) = match check {
+        Check::Validated => (true, false),
+        Check::Names { utf8 } => (false, utf8),
+    };
+    let valid_name = || {
+        if utf8 {
+            !family.name.is_empty()
+        } else {
+            is_valid_metric_name(&family.name)
+        }
+    };
+    if !validated && !valid_name() {
         return Err(EncodeError::InvalidName {
             name: family.name.to_string(),
         });
@@ -184,7 +242,7 @@ fn family_len<'a>(
             });
         }
         if !validated {
-            check_label_names(m, prev)?;
+            check_label_names(m, prev, utf8)?;
         }
         prev = Some(m);
         let s = sizes_of(m, rendered.and_then(|t| t.get(i)));

@@ -82,7 +82,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Says on stderr which format scrapers get, each time it changes.
     let last_format = Arc::new(Mutex::new(None));
     loop {
-        let (stream, _) = listener.accept().await?;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of descriptors, say: wait, then accept again.
+                eprintln!("accept: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
         let metrics = metrics.clone();
         let last_format = last_format.clone();
         tokio::spawn(async move {

@@ -100,15 +100,22 @@ struct NameInfo {
     count: usize,
 }
 
-/// Something a `/metrics` handler can gather from: a [`Registry`], or your
-/// own type that merges several (client_golang's `Gatherer`).
+/// Something a `/metrics` handler can gather from (client_golang's
+/// `Gatherer`): a [`Registry`], or a type of yours that does work of its
+/// own first (refreshes state its collectors read, picks one of several
+/// registries) and then gathers a registry.
 ///
-/// Implementations must be callable from several threads at once; the
-/// HTTP handler calls them from one scrape at a time and shares the result
-/// with scrapes that arrive meanwhile.
+/// There is no merging of several registries into one snapshot yet: an
+/// implementation fills `snapshot` with one [`Registry::gather_into`].
+///
+/// Implementations may be called from several threads at once (several
+/// handlers can share one). A handler runs one gather at a time and shares
+/// its result with the scrapes that arrive meanwhile.
 pub trait Gatherer: Send + Sync + 'static {
     /// Gathers into `snapshot`, as [`Registry::gather_into`]: what could be
-    /// gathered is left in `snapshot` also when this fails.
+    /// gathered is left in `snapshot` also when this fails. The handler
+    /// passes the previous gather's snapshot when no scrape still reads it,
+    /// so that its memory is reused.
     ///
     /// # Errors
     ///
@@ -125,6 +132,18 @@ impl Gatherer for Registry {
 impl<G: Gatherer + ?Sized> Gatherer for Arc<G> {
     fn gather_into(&self, snapshot: &mut Snapshot) -> Result<(), GatherError> {
         (**self).gather_into(snapshot)
+    }
+}
+
+impl<G: Gatherer + ?Sized> Gatherer for Box<G> {
+    fn gather_into(&self, snapshot: &mut Snapshot) -> Result<(), GatherError> {
+        (**self).gather_into(snapshot)
+    }
+}
+
+impl fmt::Debug for dyn Gatherer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Gatherer")
     }
 }
 
@@ -146,7 +165,7 @@ impl Registry {
 
     /// An empty registry that accepts the names `validation` allows:
     /// with [`NameValidation::Utf8`] it registers descriptors with UTF-8
-    /// names (built with [`Opts::name_validation`]); [`Registry::new`]
+    /// names (built with [`Opts::name_validation`](crate::Opts::name_validation)); [`Registry::new`]
     /// refuses them.
     ///
     /// Scrapers that ask for `escaping=allow-utf-8` (Prometheus 3) get

@@ -459,25 +459,121 @@ async fn scrapes_beyond_the_in_flight_limit_get_503() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slow_scrape_times_out_with_503_and_its_gather_still_serves() {
+async fn a_slow_scrape_times_out_with_503_and_keeps_its_slot_until_its_gather_ends() {
     let app = demo_registry();
+    let own = Registry::new();
     let gate = Gate::new(app.clone());
     let handler = MetricsHandler::builder(gate.clone())
         .timeout(Duration::from_millis(250))
+        .max_requests_in_flight(1)
+        .instrument(&own)
         .build()
         .unwrap();
     let addr = serve(handler).await;
+    // The gate stays closed until released below: this is answered while
+    // the gather is held.
     let r = get(addr, "*/*").await;
-    // Answered while the gather is still held.
-    assert!(!gate.open.load(Ordering::Acquire));
     assert_eq!(r.status, 503);
     assert_eq!(r.text(), "Exceeded configured timeout of 250ms.\n");
     assert_eq!(gate.gathers.load(Ordering::Relaxed), 1);
+    // The timed-out scrape is answered and counted, but its gather still
+    // holds the only slot, as in promhttp.
+    let busy = get(addr, "*/*").await;
+    assert_eq!(busy.status, 503);
+    assert!(
+        busy.text().starts_with("Limit of concurrent requests"),
+        "{}",
+        busy.text()
+    );
+    let code = |c| {
+        value(
+            &own,
+            "promhttp_metric_handler_requests_total",
+            Some(("code", c)),
+        )
+    };
+    assert_eq!(code("503"), 2.0);
+    assert_eq!(
+        value(&own, "promhttp_metric_handler_requests_in_flight", None),
+        0.0
+    );
     gate.release();
-    // The next scrape is served once the gate is open.
-    let r = get(addr, "*/*").await;
+    // The slot comes back when the gather ends.
+    let deadline = std::time::Instant::now() + BOUND;
+    let r = loop {
+        let r = get(addr, "*/*").await;
+        if r.status == 200 || std::time::Instant::now() > deadline {
+            break r;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(r.status, 200);
     assert_eq!(r.body, encoded(&app, "text"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scrape_whose_client_went_away_is_still_counted_and_frees_its_slot() {
+    let app = demo_registry();
+    let own = Registry::new();
+    let gate = Gate::new(app.clone());
+    let handler = MetricsHandler::builder(gate.clone())
+        .max_requests_in_flight(1)
+        .instrument(&own)
+        .build()
+        .unwrap();
+    let req = Request::get("/metrics").body(()).unwrap();
+    let scrape = tokio::spawn(handler.serve(&req));
+    until("the scrape is gathering", || {
+        gate.gathers.load(Ordering::Relaxed) == 1
+    })
+    .await;
+    scrape.abort();
+    assert!(scrape.await.unwrap_err().is_cancelled());
+    // Its gather goes on and holds the slot; the scrape is in flight.
+    assert_eq!(
+        value(&own, "promhttp_metric_handler_requests_in_flight", None),
+        1.0
+    );
+    assert_eq!(handler.serve(&req).await.status(), 503);
+    gate.release();
+    let own2 = own.clone();
+    until("the cancelled scrape is counted", move || {
+        value(
+            &own2,
+            "promhttp_metric_handler_requests_total",
+            Some(("code", "200")),
+        ) == 1.0
+    })
+    .await;
+    assert_eq!(
+        value(&own, "promhttp_metric_handler_requests_in_flight", None),
+        0.0
+    );
+    assert_eq!(handler.serve(&req).await.status(), 200);
+}
+
+#[test]
+fn instrumenting_registers_all_three_metrics_or_none() {
+    let registry = Registry::new();
+    // Something else under the in-flight gauge's name.
+    let squatter = Counter::new("promhttp_metric_handler_requests_in_flight", "Not it.").unwrap();
+    registry.register(squatter).unwrap();
+    let err = MetricsHandler::builder(Registry::new())
+        .instrument(&registry)
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(err, promclient::RegisterError::Inconsistent { .. }),
+        "{err:?}"
+    );
+    let names: Vec<String> = registry
+        .gather()
+        .unwrap()
+        .families()
+        .iter()
+        .map(|f| f.name.to_string())
+        .collect();
+    assert_eq!(names, ["promhttp_metric_handler_requests_in_flight"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -503,8 +599,9 @@ async fn concurrent_scrapes_share_one_gather() {
         value(&own2, "promhttp_metric_handler_requests_in_flight", None) == 3.0
     })
     .await;
-    // Let the two later scrapes reach the running gather, then open it.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Let the two later scrapes reach the running gather, then open it
+    // (the coalescer's own test waits for them exactly).
+    tokio::time::sleep(Duration::from_secs(1)).await;
     gate.release();
     let mut bodies = Vec::new();
     for s in scrapes {
@@ -572,9 +669,11 @@ async fn gather_errors_are_500_by_default_and_skipped_on_request() {
         1.0
     );
 
+    let own = Registry::new();
     let lenient = serve(
         MetricsHandler::builder(registry.clone())
             .error_handling(ErrorHandling::Continue)
+            .instrument(&own)
             .build()
             .unwrap(),
     )
@@ -585,6 +684,14 @@ async fn gather_errors_are_500_by_default_and_skipped_on_request() {
         r.text(),
         "# HELP ok_total Fine.\n# TYPE ok_total counter\nok_total 1\n"
     );
+    let errors = |cause| {
+        value(
+            &own,
+            "promhttp_metric_handler_errors_total",
+            Some(("cause", cause)),
+        )
+    };
+    assert_eq!((errors("gathering"), errors("encoding")), (1.0, 0.0));
 
     // Nothing gathered at all: still a 500.
     let broken = Registry::new();

@@ -32,7 +32,11 @@ pub(super) struct Coalescer {
 
 #[derive(Debug, Default)]
 struct State {
+    /// A gather is running. While it does, `last` is empty (the gather
+    /// took its memory); when it ends, `last` holds its result.
     running: bool,
+    /// Scrapes waiting for the running gather.
+    waiting: usize,
     /// Bumped when a gather finishes: a waiter waits for the round it saw
     /// running to end.
     round: u64,
@@ -40,19 +44,27 @@ struct State {
 }
 
 impl Coalescer {
-    /// The result of a gather that started no earlier than this call
-    /// began waiting: the running one if there is one, else a new one.
+    /// The result of the gather running when this is called, or of a new
+    /// one if none is.
     pub(super) fn gather(&self, gatherer: &dyn Gatherer) -> Arc<Gathered> {
         let mut state = self.state.lock();
         if state.running {
-            let round = state.round;
-            while state.round == round {
+            state.waiting += 1;
+            let mut round = state.round;
+            let last = loop {
                 self.finished.wait(&mut state);
-            }
-            if let Some(last) = &state.last {
-                return last.clone();
-            }
-            // Unreachable: a finished round always leaves its result.
+                if state.round == round {
+                    continue; // Woken spuriously.
+                }
+                if let Some(last) = &state.last {
+                    break last.clone();
+                }
+                // Another gather started before this waiter got the lock
+                // back and took the result's memory: wait for that one.
+                round = state.round;
+            };
+            state.waiting -= 1;
+            return last;
         }
         state.running = true;
         // Reuse the last snapshot's memory unless a scrape still reads it.
@@ -116,25 +128,54 @@ impl Drop for Round<'_> {
 }
 
 #[cfg(test)]
+impl Coalescer {
+    /// Scrapes waiting for the running gather.
+    pub(super) fn waiting(&self) -> usize {
+        self.state.lock().waiting
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::{Counter, Registry};
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Barrier;
-    use std::time::Duration;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
 
-    /// Counts its gathers and holds each one until released.
+    /// Counts its gathers (and how many run at once); the first one
+    /// waits until `open` is set.
     struct Slow {
         registry: Registry,
         gathers: AtomicUsize,
-        hold: Duration,
+        running: AtomicUsize,
+        most_at_once: AtomicUsize,
+        open: AtomicBool,
+    }
+
+    impl Slow {
+        fn new(registry: Registry) -> Self {
+            Self {
+                registry,
+                gathers: AtomicUsize::new(0),
+                running: AtomicUsize::new(0),
+                most_at_once: AtomicUsize::new(0),
+                open: AtomicBool::new(false),
+            }
+        }
     }
 
     impl Gatherer for Slow {
         fn gather_into(&self, snapshot: &mut Snapshot) -> Result<(), GatherError> {
             self.gathers.fetch_add(1, Ordering::Relaxed);
-            std::thread::sleep(self.hold);
-            self.registry.gather_into(snapshot)
+            let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most_at_once.fetch_max(now, Ordering::SeqCst);
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while !self.open.load(Ordering::Acquire) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let r = self.registry.gather_into(snapshot);
+            self.running.fetch_sub(1, Ordering::SeqCst);
+            r
         }
     }
 
@@ -144,38 +185,47 @@ mod tests {
         let c = Counter::new("c_total", "c").unwrap();
         registry.register(c.clone()).unwrap();
         c.inc_by(3);
-        let slow = Slow {
-            registry,
-            gathers: AtomicUsize::new(0),
-            hold: Duration::from_millis(300),
-        };
+        let slow = Slow::new(registry);
         let co = Coalescer::default();
-        let start = Barrier::new(4);
         let results: Vec<Arc<Gathered>> = std::thread::scope(|s| {
-            let hs: Vec<_> = (0..4)
-                .map(|_| {
-                    s.spawn(|| {
-                        start.wait();
-                        co.gather(&slow)
-                    })
-                })
-                .collect();
-            hs.into_iter().map(|h| h.join().unwrap()).collect()
+            let first = s.spawn(|| co.gather(&slow));
+            while slow.gathers.load(Ordering::Relaxed) == 0 {
+                std::thread::yield_now();
+            }
+            let rest: Vec<_> = (0..3).map(|_| s.spawn(|| co.gather(&slow))).collect();
+            // All three wait for the running gather before it may end.
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while co.waiting() < 3 && Instant::now() < deadline {
+                std::thread::yield_now();
+            }
+            assert_eq!(co.waiting(), 3);
+            slow.open.store(true, Ordering::Release);
+            let mut all = vec![first.join().unwrap()];
+            all.extend(rest.into_iter().map(|h| h.join().unwrap()));
+            all
         });
-        // The first gather holds 300 ms; the other three arrive while it
-        // runs (they start together) and wait for it.
         assert_eq!(slow.gathers.load(Ordering::Relaxed), 1);
+        assert_eq!(co.waiting(), 0);
         for r in &results {
             assert!(Arc::ptr_eq(r, &results[0]));
             assert!(r.error.is_none());
             assert_eq!(r.snapshot.families().len(), 1);
         }
+        let memory = results[0].snapshot.families().as_ptr();
         drop(results);
         // Nothing reads the last snapshot any more: the next gather is a
         // new one, into the same memory.
         c.inc();
         let again = co.gather(&slow);
         assert_eq!(slow.gathers.load(Ordering::Relaxed), 2);
+        assert_eq!(again.snapshot.families().as_ptr(), memory);
+        // While a scrape still reads it, the next gather gets new memory.
+        let held = again.clone();
+        let third = co.gather(&slow);
+        assert_ne!(
+            third.snapshot.families().as_ptr(),
+            held.snapshot.families().as_ptr()
+        );
         match &again.snapshot.families()[0].metrics[0].value {
             crate::Value::Counter(v) => assert_eq!(v.value, 4.0),
             v => panic!("not a counter: {v:?}"),
@@ -187,6 +237,32 @@ mod tests {
         fn gather_into(&self, _: &mut Snapshot) -> Result<(), GatherError> {
             panic!("boom")
         }
+    }
+
+    #[test]
+    fn gathers_never_overlap_under_contention() {
+        let registry = Registry::new();
+        registry
+            .register(Counter::new("c_total", "c").unwrap())
+            .unwrap();
+        let slow = Slow::new(registry);
+        slow.open.store(true, Ordering::Release);
+        let co = Coalescer::default();
+        let results = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..2000 {
+                        let r = co.gather(&slow);
+                        assert_eq!(r.snapshot.families().len(), 1);
+                        results.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        assert_eq!(results.load(Ordering::Relaxed), 16_000);
+        assert_eq!(slow.most_at_once.load(Ordering::SeqCst), 1);
+        assert_eq!(co.waiting(), 0);
     }
 
     #[test]

@@ -47,6 +47,7 @@
 //!
 //! [`negotiate`]: crate::encoding::negotiate::negotiate
 
+use std::collections::HashSet;
 use std::fmt;
 use std::io::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -161,12 +162,6 @@ pub struct MetricsHandlerBuilder {
     instrument: Option<Registry>,
 }
 
-impl fmt::Debug for dyn Gatherer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Gatherer")
-    }
-}
-
 impl MetricsHandlerBuilder {
     /// What to do when gathering or encoding fails; default
     /// [`ErrorHandling::HttpError`].
@@ -186,8 +181,9 @@ impl MetricsHandlerBuilder {
     /// (promhttp's `Timeout`); its gather still runs to the end and its
     /// result serves the scrapes waiting for it. Applies to
     /// [`MetricsHandler::serve`] (and the hyper and tower services), not to
-    /// the synchronous [`MetricsHandler::handle`]. `Duration::ZERO`, the
-    /// default, is no timeout.
+    /// the synchronous [`MetricsHandler::handle`], nor to `serve` polled
+    /// outside a tokio runtime. `Duration::ZERO`, the default, is no
+    /// timeout.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.opts.timeout = (!timeout.is_zero()).then_some(timeout);
         self
@@ -232,9 +228,13 @@ impl MetricsHandlerBuilder {
     /// Send a `Process-Start-Time-Unix` header with `start` in Unix
     /// seconds (promhttp's `ProcessStartTime`).
     pub fn process_start_time(mut self, start: SystemTime) -> Self {
+        // Whole seconds, rounded down as Go's `Time.Unix` does.
         let secs = match start.duration_since(UNIX_EPOCH) {
             Ok(d) => i128::from(d.as_secs()),
-            Err(e) => -i128::from(e.duration().as_secs()),
+            Err(e) => {
+                let d = e.duration();
+                -i128::from(d.as_secs()) - i128::from(d.subsec_nanos() > 0)
+            }
         };
         self.opts.start_time = Some(HeaderValue::from(i64::try_from(secs).unwrap_or(0)));
         self
@@ -301,23 +301,39 @@ impl HandlerMetrics {
         for cause in ["gathering", "encoding"] {
             errors.with_label_values([cause]);
         }
+        // All three or none: a refusal takes back what this call added.
+        let (requests, new_requests) = register_or_reuse(registry, requests)?;
+        let undo_requests = || {
+            if new_requests {
+                registry.unregister(&requests);
+            }
+        };
+        let (in_flight, new_in_flight) =
+            register_or_reuse(registry, in_flight).inspect_err(|_| undo_requests())?;
+        let (errors, _) = register_or_reuse(registry, errors).inspect_err(|_| {
+            undo_requests();
+            if new_in_flight {
+                registry.unregister(&in_flight);
+            }
+        })?;
         Ok(Self {
-            requests: register_or_reuse(registry, requests)?,
-            in_flight: register_or_reuse(registry, in_flight)?,
-            errors: register_or_reuse(registry, errors)?,
+            requests,
+            in_flight,
+            errors,
         })
     }
 }
 
-/// Registers `c`, or returns the equal collector registered before.
+/// Registers `c`, or returns the equal collector registered before; and
+/// whether `c` was registered.
 fn register_or_reuse<C: crate::Collector + Clone>(
     registry: &Registry,
     c: C,
-) -> Result<C, RegisterError> {
+) -> Result<(C, bool), RegisterError> {
     match registry.register(c.clone()) {
-        Ok(()) => Ok(c),
+        Ok(()) => Ok((c, true)),
         Err(RegisterError::AlreadyRegistered(e)) => match e.existing_as::<C>() {
-            Some(existing) => Ok(existing),
+            Some(existing) => Ok((existing, false)),
             None => Err(RegisterError::AlreadyRegistered(e)),
         },
         Err(e) => Err(e),
@@ -380,12 +396,12 @@ impl MetricsHandler {
     /// Answers: 200 with the metrics; 405 for methods other than GET and
     /// HEAD; 503 beyond the in-flight limit; 500 for a failed gather (see
     /// [`ErrorHandling`]). A HEAD request gets the headers a GET would,
-    /// `Content-Length` included, without the body.
+    /// plus a `Content-Length` giving the size of the body it leaves out.
     ///
     /// No timeout applies here; use [`serve`](Self::serve) for that.
     pub fn handle<B>(&self, request: &Request<B>) -> Response<Bytes> {
         let scrape = self.read(request);
-        let _flight = self.flight();
+        let flight = self.flight();
         let answer = match self.admit(&scrape) {
             Ok(permit) => {
                 let answer = self.answer(&scrape);
@@ -394,7 +410,10 @@ impl MetricsHandler {
             }
             Err(refusal) => refusal.answer(),
         };
-        self.finish(&scrape, answer)
+        let answer = self.finish(&scrape, answer);
+        self.count(answer.status());
+        drop(flight);
+        answer
     }
 
     fn read<B>(&self, request: &Request<B>) -> Scrape {
@@ -450,13 +469,17 @@ impl MetricsHandler {
         let slot = format_index(format);
         let mut body = Vec::with_capacity(self.shared.size_hint[slot].load(Ordering::Relaxed));
         let errors = self.encode(&gathered, scrape, &mut body);
-        if !errors.is_empty() {
+        if let Some(first) = errors.first() {
             self.count_error("encoding", errors.len() as u64);
-            if opts.error_handling == ErrorHandling::HttpError {
-                return server_error(&errors[0]);
+            // Serving what could be encoded needs something encoded.
+            if opts.error_handling == ErrorHandling::HttpError || body.is_empty() {
+                return server_error(first);
             }
         }
-        self.shared.size_hint[slot].store(body.len(), Ordering::Relaxed);
+        // A filtered answer says nothing about the next full one.
+        if scrape.names.is_none() {
+            self.shared.size_hint[slot].store(body.len(), Ordering::Relaxed);
+        }
         let mut gzipped = false;
         if scrape.gzip {
             if let Some(z) = gzip(&body, opts.gzip_level) {
@@ -484,11 +507,12 @@ impl MetricsHandler {
         let result = match &scrape.names {
             None => encode_as(scrape.negotiated, created, &gathered.snapshot, out),
             Some(names) => {
+                let names: HashSet<&str> = names.iter().map(String::as_str).collect();
                 let picked: Vec<MetricFamily> = gathered
                     .snapshot
                     .families()
                     .iter()
-                    .filter(|f| names.iter().any(|n| **n == *f.name))
+                    .filter(|f| names.contains(&*f.name))
                     .cloned()
                     .collect();
                 encode_as(scrape.negotiated, created, &picked, out)
@@ -518,11 +542,13 @@ impl MetricsHandler {
         let mut errors = Vec::new();
         let mut scratch = Vec::new();
         let mut kept: Vec<MetricFamily> = Vec::new();
+        let names: Option<HashSet<&str>> = scrape
+            .names
+            .as_ref()
+            .map(|n| n.iter().map(String::as_str).collect());
         for f in gathered.snapshot.families() {
-            if let Some(names) = &scrape.names {
-                if !names.iter().any(|n| **n == *f.name) {
-                    continue;
-                }
+            if names.as_ref().is_some_and(|n| !n.contains(&*f.name)) {
+                continue;
             }
             scratch.clear();
             match encode_as(
@@ -564,8 +590,7 @@ impl MetricsHandler {
         }
     }
 
-    /// Adds the headers every answer gets, empties a HEAD answer, counts
-    /// the answer.
+    /// Adds the headers every answer gets and empties a HEAD answer.
     fn finish(&self, scrape: &Scrape, mut r: Answer) -> Answer {
         if let Some(t) = &self.shared.opts.start_time {
             r.headers_mut().insert("process-start-time-unix", t.clone());
@@ -576,10 +601,14 @@ impl MetricsHandler {
                 .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
             *r.body_mut() = Bytes::new();
         }
-        if let Some(m) = &self.shared.metrics {
-            m.requests.with_label_values([r.status().as_str()]).inc();
-        }
         r
+    }
+
+    /// Counts an answer in `promhttp_metric_handler_requests_total`.
+    fn count(&self, status: StatusCode) {
+        if let Some(m) = &self.shared.metrics {
+            m.requests.with_label_values([status.as_str()]).inc();
+        }
     }
 }
 
@@ -709,5 +738,8 @@ fn server_error(e: &dyn std::error::Error) -> Answer {
 #[cfg(feature = "tokio")]
 mod serve;
 
-#[cfg(feature = "tokio")]
-pub use serve::ResponseFuture;
+#[cfg(any(feature = "hyper", feature = "axum"))]
+mod service;
+
+#[cfg(any(feature = "hyper", feature = "axum"))]
+pub use service::ResponseFuture;

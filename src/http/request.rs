@@ -18,14 +18,19 @@ pub(super) fn wants_gzip(accept_encoding: &str) -> bool {
             if coding.is_empty() {
                 continue;
             }
-            let mut q = 1.0f32;
+            let mut q = Some(1.0f32);
             for p in parts {
                 if let Some((k, v)) = p.split_once('=') {
                     if k.trim().eq_ignore_ascii_case("q") {
-                        q = v.trim().parse().unwrap_or(0.0);
+                        // A weight outside [0, 1] drops the clause, as
+                        // gddo's parser does.
+                        q = v.trim().parse().ok().filter(|q| (0.0..=1.0).contains(q));
                     }
                 }
             }
+            let Some(q) = q else {
+                continue;
+            };
             let named = coding == "*" || coding.eq_ignore_ascii_case(offer);
             if named && best.is_none_or(|(_, b)| q > b) {
                 best = Some((offer, q));
@@ -121,7 +126,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn gzip_is_chosen_as_gddo_negotiates_it_for_promhttp() {
+    fn gzip_is_chosen_as_promhttp_negotiates_it() {
+        // As gddo's `NegotiateContentEncoding` with the offers identity and
+        // gzip, except that codings match case-insensitively (RFC 9110).
         for (header, gzip) in [
             ("gzip", true),
             ("gzip, deflate, br, zstd", true), // browsers
@@ -134,6 +141,10 @@ mod tests {
             ("gzip, identity;q=0.5", true),
             ("deflate", false),
             ("br;q=1.0, gzip;q=0.8, *;q=0.1", true),
+            ("gzip, identity;q=NaN", true),
+            ("gzip;q=2", false),
+            ("gzip;q=-1", false),
+            ("gzip;q=x", false),
         ] {
             assert_eq!(wants_gzip(header), gzip, "{header:?}");
         }

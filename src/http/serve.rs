@@ -1,16 +1,15 @@
-//! The async entry point (feature `tokio`) and the hyper and tower
-//! services built on it.
+//! The async entry point (feature `tokio`).
 
-use std::convert::Infallible;
 use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
+use parking_lot::Mutex;
 
-use super::{plain, request, MetricsHandler, Scrape};
+use super::{plain, request, Flight, MetricsHandler, Scrape};
 
 impl MetricsHandler {
     /// Answers a scrape without blocking the async runtime: the request is
@@ -50,103 +49,92 @@ impl MetricsHandler {
     }
 
     async fn serve_scrape(self, scrape: Scrape) -> Response<Bytes> {
-        let flight = self.flight();
+        let outcome = Arc::new(Outcome::new(self.flight()));
         let permit = match self.admit(&scrape) {
             Ok(permit) => permit,
-            Err(refusal) => return self.finish(&scrape, refusal.answer()),
-        };
-        let answer = match tokio::runtime::Handle::try_current() {
-            Err(_) => {
-                let answer = self.answer(&scrape);
-                drop(permit);
-                answer
+            Err(refusal) => {
+                let answer = self.finish(&scrape, refusal.answer());
+                outcome.complete(&self, answer.status());
+                return answer;
             }
-            Ok(runtime) => {
-                let this = self.clone();
-                let s = scrape.clone();
-                // The permit goes with the work: a scrape that timed out
-                // keeps its slot until its gather and encode are done.
-                let work = runtime.spawn_blocking(move || {
-                    let answer = this.answer(&s);
-                    drop(permit);
-                    answer
-                });
-                let joined = match self.shared.opts.timeout {
-                    Some(limit) => match tokio::time::timeout(limit, work).await {
-                        Ok(joined) => joined,
-                        Err(_) => {
-                            return self.finish(
-                                &scrape,
-                                plain(
-                                    StatusCode::SERVICE_UNAVAILABLE,
-                                    format!(
-                                        "Exceeded configured timeout of {}.\n",
-                                        request::go_duration(limit)
-                                    ),
-                                ),
-                            );
-                        }
-                    },
-                    None => work.await,
-                };
-                match joined {
-                    Ok(answer) => answer,
-                    Err(e) => plain(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        format!("An error has occurred while serving metrics:\n\n{e}\n"),
-                    ),
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            let answer = self.finish(&scrape, self.answer(&scrape));
+            drop(permit);
+            outcome.complete(&self, answer.status());
+            return answer;
+        };
+        let (this, s, o) = (self.clone(), scrape.clone(), outcome.clone());
+        // The permit goes with the work: a scrape that timed out keeps its
+        // slot until its gather and encode are done. The work counts its
+        // answer itself if this future is dropped (the client went away)
+        // before it is done, as a Go handler that runs to its end would.
+        let mut work = runtime.spawn_blocking(move || {
+            let answer = this.finish(&s, this.answer(&s));
+            drop(permit);
+            o.complete(&this, answer.status());
+            answer
+        });
+        let joined = match self.shared.opts.timeout {
+            None => (&mut work).await,
+            Some(limit) => match tokio::time::timeout(limit, &mut work).await {
+                Ok(joined) => joined,
+                Err(_) => {
+                    let late = plain(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        format!(
+                            "Exceeded configured timeout of {}.\n",
+                            request::go_duration(limit)
+                        ),
+                    );
+                    let late = self.finish(&scrape, late);
+                    if outcome.complete(&self, late.status()) {
+                        return late;
+                    }
+                    // The work finished as the time ran out: serve it.
+                    work.await
                 }
-            }
+            },
         };
-        let answer = self.finish(&scrape, answer);
-        drop(flight);
-        answer
+        match joined {
+            Ok(answer) => answer,
+            Err(_) => {
+                // The work panicked (a bug: gathers catch collector panics).
+                let failed = plain(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "An error has occurred while serving metrics:\n\nthe gather or encode panicked\n",
+                );
+                let failed = self.finish(&scrape, failed);
+                outcome.complete(&self, failed.status());
+                failed
+            }
+        }
     }
 }
 
-/// The future of the hyper and tower services: the answer, never an error.
-pub struct ResponseFuture(Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>>);
-
-impl std::fmt::Debug for ResponseFuture {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ResponseFuture")
-    }
+/// How a scrape ended, settled once by whichever side gets there first:
+/// the answer is counted and the in-flight gauge let go.
+struct Outcome {
+    done: AtomicBool,
+    flight: Mutex<Option<Flight>>,
 }
 
-impl Future for ResponseFuture {
-    type Output = Result<Response<Full<Bytes>>, Infallible>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.0.as_mut().poll(cx).map(Ok)
-    }
-}
-
-/// Serves every request it gets as a scrape; route `/metrics` to it (see
-/// `examples/server.rs`).
-#[cfg(feature = "hyper")]
-impl<B> hyper::service::Service<Request<B>> for MetricsHandler {
-    type Response = Response<Full<Bytes>>;
-    type Error = Infallible;
-    type Future = ResponseFuture;
-
-    fn call(&self, request: Request<B>) -> Self::Future {
-        ResponseFuture(Box::pin(self.serve(&request)))
-    }
-}
-
-/// Serves every request it gets as a scrape: mount it with axum's
-/// `Router::route_service("/metrics", handler)`.
-#[cfg(feature = "axum")]
-impl<B> tower_service::Service<Request<B>> for MetricsHandler {
-    type Response = Response<Full<Bytes>>;
-    type Error = Infallible;
-    type Future = ResponseFuture;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
+impl Outcome {
+    fn new(flight: Flight) -> Self {
+        Self {
+            done: AtomicBool::new(false),
+            flight: Mutex::new(Some(flight)),
+        }
     }
 
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        ResponseFuture(Box::pin(self.serve(&request)))
+    /// Settles the scrape with `status`; false if it was settled already.
+    fn complete(&self, handler: &MetricsHandler, status: StatusCode) -> bool {
+        // AcqRel: one side wins; the flight guard is taken under the lock.
+        if self.done.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        handler.count(status);
+        drop(self.flight.lock().take());
+        true
     }
 }

@@ -713,15 +713,16 @@ async fn gather_errors_are_500_by_default_and_skipped_on_request() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn openmetrics_name_clashes_are_500_or_leave_the_later_family_out() {
+async fn openmetrics_name_clashes_are_500_or_leave_the_later_family_out_and_counters_give_way() {
     // Fine in the text format, one sample name twice in OpenMetrics.
     let registry = Registry::new();
-    let total = Counter::new("jobs_total", "Counted.").unwrap();
-    let gauge = Gauge::new("jobs", "Gauged.").unwrap();
+    let lat = HistogramVec::new("lat", "Latency.", ["k"], &[1.0]).unwrap();
+    let count = Gauge::new("lat_created", "Gauged.").unwrap();
     let other = Gauge::new("zeta", "Last.").unwrap();
-    registry.register(total.clone()).unwrap();
-    registry.register(gauge.clone()).unwrap();
+    registry.register(lat.clone()).unwrap();
+    registry.register(count.clone()).unwrap();
     registry.register(other.clone()).unwrap();
+    lat.with_label_values(["x"]).observe(0.5);
     let own = Registry::new();
     let strict = serve(
         MetricsHandler::builder(registry.clone())
@@ -758,8 +759,25 @@ async fn openmetrics_name_clashes_are_500_or_leave_the_later_family_out() {
     assert_eq!(r.status, 200);
     assert_eq!(
         r.text(),
-        "# HELP jobs Gauged.\n# TYPE jobs gauge\njobs 0.0\n\
+        "# HELP lat Latency.\n# TYPE lat histogram\n\
+         lat_bucket{k=\"x\",le=\"1.0\"} 1\nlat_bucket{k=\"x\",le=\"+Inf\"} 1\n\
+         lat_sum{k=\"x\"} 0.5\nlat_count{k=\"x\"} 1\n\
          # HELP zeta Last.\n# TYPE zeta gauge\nzeta 0.0\n# EOF\n"
+    );
+
+    // A counter `jobs_total` beside a gauge `jobs` is served either way,
+    // the counter as `unknown`.
+    let both = Registry::new();
+    both.register(Counter::new("jobs_total", "Counted.").unwrap())
+        .unwrap();
+    both.register(Gauge::new("jobs", "Gauged.").unwrap())
+        .unwrap();
+    let r = get(serve(MetricsHandler::new(both)).await, PROM2).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.text(),
+        "# HELP jobs Gauged.\n# TYPE jobs gauge\njobs 0.0\n\
+         # HELP jobs_total Counted.\n# TYPE jobs_total unknown\njobs_total 0.0\n# EOF\n"
     );
 }
 

@@ -513,6 +513,36 @@ fn openmetrics_edge_cases_parse_strictly_in_python() {
 }
 
 #[test]
+fn a_counter_beside_a_family_of_its_openmetrics_name_parses_strictly_in_python() {
+    use promclient::{Counter, Gauge, Registry};
+
+    let test = "a_counter_beside_a_family_of_its_openmetrics_name_parses_strictly_in_python";
+    if !tools_available(test, &[Tool::Python]) {
+        return;
+    }
+    let registry = Registry::new();
+    let c = Counter::new("jobs_total", "Counted.").unwrap();
+    c.inc_by(4);
+    registry.register(c).unwrap();
+    registry
+        .register(Gauge::new("jobs", "Gauged.").unwrap())
+        .unwrap();
+    let mut om = Vec::new();
+    promclient::encoding::openmetrics::encode(&registry.gather().unwrap(), &mut om).unwrap();
+    let om = String::from_utf8(om).unwrap();
+    let families = python_parse_openmetrics(&om);
+    let got: Vec<(&str, &str, f64)> = families
+        .iter()
+        .map(|f| (&*f.name, &*f.typ, f.samples[0].value))
+        .collect();
+    assert_eq!(
+        got,
+        [("jobs", "gauge", 0.0), ("jobs_total", "unknown", 4.0)],
+        "{om}"
+    );
+}
+
+#[test]
 fn utf8_names_parse_quoted_in_python_and_escaped_in_promtool() {
     use promclient::encoding::negotiate::Escaping;
     use promclient::encoding::{openmetrics, text};

@@ -522,9 +522,8 @@ fn families_exposing_the_same_name_are_refused_before_writing() {
         assert_eq!(out, b"kept", "nothing written");
     };
     // Sorted, as a gather returns them, and not sorted.
-    clash(&[g("a"), c.clone()], "a", "a_total");
-    clash(&[c.clone(), g("a")], "a", "a_total");
     clash(&[c.clone(), g("a_created")], "a_total", "a_created");
+    clash(&[g("a_created"), c.clone()], "a_total", "a_created");
     clash(&[h.clone(), g("lat_count")], "lat", "lat_count");
     clash(&[g("lat_bucket"), g("b"), h.clone()], "lat", "lat_bucket");
     // Fine: other suffixes, empty families, and a gauge `a_total` beside a
@@ -534,6 +533,44 @@ fn families_exposing_the_same_name_are_refused_before_writing() {
     om(&[c.clone(), empty]);
     om(&[g("a"), g("a_total"), g("a_totals"), h, g("lat_counts")]);
     om(&[c, g("a_bucket")]);
+}
+
+#[test]
+fn a_counter_named_like_another_family_is_unknown_under_its_full_name() {
+    let g = family(
+        "a",
+        "G.",
+        MetricType::Gauge,
+        vec![metric(&[], Value::Gauge(1.0))],
+    );
+    let mut with_exemplar = metric(&[("x", "1")], counter(2.0));
+    if let Value::Counter(v) = &mut with_exemplar.value {
+        v.exemplar = exemplar(&[("trace", "t")], 1.0, None);
+        v.created = Some(epoch_plus(1, 0));
+    }
+    let c = family("a_total", "C.", MetricType::Counter, vec![with_exemplar]);
+    let want = "# HELP a G.\n# TYPE a gauge\na 1.0\n\
+                # HELP a_total C.\n# TYPE a_total unknown\na_total{x=\"1\"} 2.0\n# EOF\n";
+    let created = Options::new().created(true);
+    assert_eq!(om_with(&[g.clone(), c.clone()], created), want);
+    // Not sorted, as hand-built families may come.
+    let unsorted = om_with(&[c.clone(), g.clone()], created);
+    assert_eq!(
+        unsorted,
+        "# HELP a_total C.\n# TYPE a_total unknown\na_total{x=\"1\"} 2.0\n\
+         # HELP a G.\n# TYPE a gauge\na 1.0\n# EOF\n"
+    );
+    // Two counters whose OpenMetrics names meet: `a` (no `_total`) is
+    // unknown already, `a_total` follows it.
+    let c2 = family(
+        "a",
+        "C2.",
+        MetricType::Counter,
+        vec![metric(&[], counter(1.0))],
+    );
+    assert!(om(&[c2, c.clone()]).contains("# TYPE a_total unknown\n"));
+    // Alone, the counter is a counter.
+    assert!(om(&[c]).contains("# TYPE a counter\n"));
 }
 
 #[test]

@@ -112,6 +112,9 @@ impl Options {
 ///   than [`EXEMPLAR_LABELS_MAX`] characters, or with a `"` in a label
 ///   value (which the Python client's parser misreads even escaped), is
 ///   left out;
+/// - a counter `a_total` beside a family named `a` (a gauge, say: the
+///   registry allows both, OpenMetrics cannot name both `a`) is typed
+///   `unknown` under its full name, as if it lacked `_total`;
 /// - `# UNIT` is written when the family has a unit and its name ends with
 ///   `_` and the unit (client_golang writes none unless asked, and then
 ///   renames series); series are never renamed;
@@ -123,9 +126,9 @@ impl Options {
 ///
 /// [`EncodeError`] if a family or label name is invalid, a series' value
 /// does not match its family's type, a histogram's buckets are out of
-/// order or NaN, a summary has a quantile outside `[0, 1]`, or two families would expose the same OpenMetrics name
-/// (a counter `a_total` and a gauge `a`, or a gauge `a_count` and a
-/// histogram `a`). What was written before the problem stays in `out`;
+/// order or NaN, a summary has a quantile outside `[0, 1]`, or two
+/// families would expose the same OpenMetrics sample name (a gauge
+/// `a_count` and a histogram `a`). What was written before the problem stays in `out`;
 /// name clashes are found before anything is written.
 ///
 /// # Examples
@@ -163,13 +166,17 @@ pub fn encode_with<F: Families + ?Sized>(
     options: Options,
 ) -> Result<(), EncodeError> {
     let all = families.families();
-    check_clashes(all)?;
+    let demoted = check_clashes(all)?;
     let mut scratch = Scratch::default();
     for (p, family) in all.iter().enumerate() {
         // A header rendered by a gather means validated names.
         let headers = (families.header_text(p), families.header_text_om(p));
         let texts = families.label_texts(p);
         let names = Names::Escape(options.escaping);
+        let family = Family {
+            family,
+            demoted: demoted.contains(&p),
+        };
         encode_family(family, headers, texts, options, names, out, &mut scratch)?;
     }
     out.extend_from_slice(b"# EOF\n");
@@ -260,7 +267,25 @@ fn om_name(family: &MetricFamily, kind: Kind) -> &str {
 /// prefix: each family is compared with the run of later families whose
 /// names start with its own OpenMetrics name. Input not in name order is
 /// sorted by an index first.
-fn check_clashes(all: &[MetricFamily]) -> Result<(), EncodeError> {
+///
+/// A counter `a_total` beside a family named `a` is not refused: the
+/// counter is exposed as `unknown` under its full name, which no other
+/// family's samples use. Returns the indexes of the counters demoted so.
+fn check_clashes(all: &[MetricFamily]) -> Result<Vec<usize>, EncodeError> {
+    let mut demoted = Vec::new();
+    find_clashes(all, &mut demoted, true)?;
+    if !demoted.is_empty() {
+        // The demoted counters' new names clash with nothing else.
+        find_clashes(all, &mut demoted, false)?;
+    }
+    Ok(demoted)
+}
+
+fn find_clashes(
+    all: &[MetricFamily],
+    demoted: &mut Vec<usize>,
+    may_demote: bool,
+) -> Result<(), EncodeError> {
     let sorted = all.windows(2).all(|w| w[0].name <= w[1].name);
     let order: Vec<usize> = if sorted {
         Vec::new()
@@ -269,8 +294,16 @@ fn check_clashes(all: &[MetricFamily]) -> Result<(), EncodeError> {
         o.sort_by(|&a, &b| all[a].name.cmp(&all[b].name));
         o
     };
-    let at = |i: usize| if sorted { &all[i] } else { &all[order[i]] };
-    for i in 0..all.len() {
+    let index = |i: usize| if sorted { i } else { order[i] };
+    let at = |i: usize| &all[index(i)];
+    let kind = |i: usize, demoted: &[usize]| {
+        if demoted.contains(&index(i)) {
+            Kind::Unknown
+        } else {
+            Kind::of(at(i))
+        }
+    };
+    'families: for i in 0..all.len() {
         let a = at(i);
         if a.metrics.is_empty() {
             continue;
@@ -286,7 +319,7 @@ fn check_clashes(all: &[MetricFamily]) -> Result<(), EncodeError> {
         if alone {
             continue;
         }
-        let a_kind = Kind::of(a);
+        let a_kind = kind(i, demoted);
         let a_name = om_name(a, a_kind);
         // A counter's OpenMetrics name is shorter than its name: families
         // between the two sort before it.
@@ -297,29 +330,47 @@ fn check_clashes(all: &[MetricFamily]) -> Result<(), EncodeError> {
         let mut j = first;
         while j < all.len() && at(j).name.starts_with(a_name) {
             let b = at(j);
+            let b_kind = kind(j, demoted);
             j += 1;
             if std::ptr::eq(a, b) || b.metrics.is_empty() {
                 continue;
             }
-            let b_kind = Kind::of(b);
             let b_name = om_name(b, b_kind);
-            let clash = a_name == b_name
+            let same = a_name == b_name;
+            let clash = same
                 || b_name
                     .strip_prefix(a_name)
                     .is_some_and(|rest| a_kind.suffixes().contains(&rest));
-            if clash {
-                return Err(EncodeError::NameClash {
-                    first: a.name.to_string(),
-                    second: b.name.to_string(),
-                });
+            if !clash {
+                continue;
             }
+            if may_demote && same && a_kind == Kind::Counter {
+                demoted.push(index(i));
+                continue 'families;
+            }
+            if may_demote && same && b_kind == Kind::Counter {
+                demoted.push(index(j - 1));
+                continue;
+            }
+            return Err(EncodeError::NameClash {
+                first: a.name.to_string(),
+                second: b.name.to_string(),
+            });
         }
     }
     Ok(())
 }
 
+/// A family to write, and whether it is a counter demoted to `unknown`
+/// for a name clash.
+#[derive(Clone, Copy)]
+struct Family<'a> {
+    family: &'a MetricFamily,
+    demoted: bool,
+}
+
 fn encode_family(
-    family: &MetricFamily,
+    Family { family, demoted }: Family<'_>,
     (text_header, om_header): (Option<&[u8]>, Option<&[u8]>),
     texts: Option<LabelTexts<'_>>,
     options: Options,
@@ -337,7 +388,11 @@ fn encode_family(
             let escaped = escape::escaped_family(family, escaping);
             let utf8 = escaping == Escaping::AllowUtf8;
             let names = Names::Escaped { utf8 };
-            return encode_family(&escaped, (None, None), None, options, names, out, scratch);
+            let escaped = Family {
+                family: &escaped,
+                demoted,
+            };
+            return encode_family(escaped, (None, None), None, options, names, out, scratch);
         }
     }
     let utf8 = names == Names::Escaped { utf8: true };
@@ -348,7 +403,11 @@ fn encode_family(
             name: name.to_string(),
         });
     }
-    let kind = Kind::of(family);
+    let kind = if demoted {
+        Kind::Unknown
+    } else {
+        Kind::of(family)
+    };
     match om_header {
         Some(h) if kind == Kind::usual(family) => out.extend_from_slice(h),
         _ => write_header(out, family, kind, text_header),

@@ -13,6 +13,10 @@
 //! - `encode/protobuf/1`: length-delimited protobuf messages. Target: within
 //!   1.2x of `encode/text/1`.
 //!
+//! - `encode/{text,openmetrics,protobuf}_plain/1`: the same families as a
+//!   plain `Vec<MetricFamily>`, without the text a gather renders ahead
+//!   (hand-built families, `name[]`-filtered scrapes).
+//!
 //! Throughput is in bytes of output, which differs per format; the sizes
 //! are printed to stderr once.
 //!
@@ -24,12 +28,13 @@ use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
 use promclient::encoding::{openmetrics, protobuf, text};
-use promclient::{EncodeError, Snapshot};
+use promclient::{EncodeError, MetricFamily, Snapshot};
 
 mod common;
 use common::scrape_registry::registry;
 
 type Encoder = fn(&Snapshot, &mut Vec<u8>) -> Result<(), EncodeError>;
+type PlainEncoder = fn(&[MetricFamily], &mut Vec<u8>) -> Result<(), EncodeError>;
 
 fn encode(c: &mut Criterion) {
     // As a server's scrapes see it: a snapshot gathered again after a
@@ -59,6 +64,27 @@ fn encode(c: &mut Criterion) {
             });
         });
         assert_eq!(buf.len(), bytes, "output unchanged while measuring");
+    }
+    // The same families without the snapshot's rendered text: what
+    // hand-built families, `name[]`-filtered scrapes and other encoders'
+    // input get. Names are checked as they are written.
+    let plain = snapshot.families().to_vec();
+    let formats: [(&str, PlainEncoder); 3] = [
+        ("text_plain", |f, out| text::encode(f, out)),
+        ("openmetrics_plain", |f, out| openmetrics::encode(f, out)),
+        ("protobuf_plain", |f, out| protobuf::encode(f, out)),
+    ];
+    for (name, encoder) in formats {
+        let mut buf = Vec::new();
+        encoder(&plain, &mut buf).expect("encode");
+        group.throughput(Throughput::Bytes(buf.len() as u64));
+        group.bench_function(BenchmarkId::new(name, 1), |b| {
+            b.iter(|| {
+                buf.clear();
+                encoder(&plain, &mut buf).expect("encode");
+                black_box(buf.len())
+            });
+        });
     }
     group.finish();
 }

@@ -15,6 +15,7 @@ use parking_lot::RwLock;
 
 use crate::collector::{Collector, MetricSink};
 use crate::desc::{is_valid_label_name, is_valid_metric_name, Desc, MetricType, NameValidation};
+use crate::encoding::escape;
 use crate::encoding::text::{write_header, write_labels_open};
 use crate::encoding::{openmetrics, protobuf};
 use crate::error::{AlreadyRegisteredError, CollectError, DescError, GatherError, RegisterError};
@@ -171,6 +172,11 @@ impl Registry {
     /// Scrapers that ask for `escaping=allow-utf-8` (Prometheus 3) get
     /// those names quoted; the others get them escaped into the legacy
     /// character set.
+    ///
+    /// The check is on descriptors: an unchecked collector (one that
+    /// describes nothing) can still report UTF-8 names into any registry,
+    /// and they are exposed the same way. [`Registry::wrap`] takes a
+    /// legacy prefix and legacy label names in either mode.
     ///
     /// # Examples
     ///
@@ -978,9 +984,12 @@ impl Snapshot {
                 t.bytes.clear();
                 t.ends.clear();
                 t.utf8_labels = false;
+                let mut prev = None;
                 for m in &fam.metrics {
-                    t.utf8_labels |= !write_labels_open(&mut t.bytes, &m.labels);
+                    write_labels_open(&mut t.bytes, &m.labels);
                     t.ends.push(t.bytes.len());
+                    t.utf8_labels |= !escape::labels_legacy(m, prev);
+                    prev = Some(m);
                 }
                 t.protobuf.clear();
                 t.protobuf_ends.clear();

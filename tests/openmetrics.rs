@@ -669,6 +669,108 @@ fn names_outside_the_legacy_set_are_escaped_or_quoted() {
 }
 
 #[test]
+fn escaped_names_are_checked_for_clashes_and_errors_name_the_family_as_given() {
+    let g = |name: &str| {
+        family(
+            name,
+            "G.",
+            MetricType::Gauge,
+            vec![metric(&[], Value::Gauge(1.0))],
+        )
+    };
+    let mut out = b"kept".to_vec();
+    // `a.b` becomes `a_b` under underscores: two families `a_b`.
+    let err = encode(&[g("a.b"), g("a_b")], &mut out).unwrap_err();
+    assert_eq!(
+        err,
+        EncodeError::NameClash {
+            first: "a.b".into(),
+            second: "a_b".into()
+        }
+    );
+    assert_eq!(out, b"kept");
+    // Quoted, they are two names.
+    let quoted = om_with(
+        &[g("a.b"), g("a_b")],
+        Options::new().escaping(Escaping::AllowUtf8),
+    );
+    assert!(
+        quoted.contains("{\"a.b\"} 1.0\n") && quoted.contains("\na_b 1.0\n"),
+        "{quoted}"
+    );
+    // An empty name stays invalid, quoted or not.
+    for escaping in [Escaping::AllowUtf8, Escaping::Underscores] {
+        let mut out = Vec::new();
+        let err = encode_with(&[g("")], &mut out, Options::new().escaping(escaping)).unwrap_err();
+        assert_eq!(
+            err,
+            EncodeError::InvalidName {
+                name: String::new()
+            },
+            "{escaping}"
+        );
+    }
+    // Errors found after escaping name the family as it was given.
+    let bad = family(
+        "h.x",
+        "H.",
+        MetricType::Histogram,
+        vec![metric(&[], histogram(1, 1.0, &[(2.0, 1), (1.0, 1)]))],
+    );
+    for escaping in [Escaping::AllowUtf8, Escaping::Values] {
+        let mut out = Vec::new();
+        let err = encode_with(
+            std::slice::from_ref(&bad),
+            &mut out,
+            Options::new().escaping(escaping),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            EncodeError::InvalidHistogram {
+                metric: "h.x".into()
+            },
+            "{escaping}"
+        );
+    }
+}
+
+#[test]
+fn exemplar_label_names_are_quoted_or_escaped_and_quoted_summaries_are_whole() {
+    let mut c = metric(&[], counter(1.0));
+    if let Value::Counter(v) = &mut c.value {
+        v.exemplar = exemplar(&[("trace.id", "abc")], 1.0, None);
+    }
+    let f = family("jobs_total", "J.", MetricType::Counter, vec![c]);
+    let quoted = om_with(
+        std::slice::from_ref(&f),
+        Options::new().escaping(Escaping::AllowUtf8),
+    );
+    assert!(
+        quoted.contains("\njobs_total 1.0 # {\"trace.id\"=\"abc\"} 1.0\n"),
+        "{quoted}"
+    );
+    let escaped = om(&[f]);
+    assert!(
+        escaped.contains("\njobs_total 1.0 # {trace_id=\"abc\"} 1.0\n"),
+        "{escaped}"
+    );
+
+    let s = family(
+        "rpc.seconds",
+        "S.",
+        MetricType::Summary,
+        vec![metric(&[("m", "x")], summary(2, 3.0, &[(0.5, 1.0)]))],
+    );
+    assert_eq!(
+        om_with(&[s], Options::new().escaping(Escaping::AllowUtf8)),
+        "# HELP \"rpc.seconds\" S.\n# TYPE \"rpc.seconds\" summary\n\
+         {\"rpc.seconds\",m=\"x\",quantile=\"0.5\"} 1.0\n\
+         {\"rpc.seconds_sum\",m=\"x\"} 3.0\n{\"rpc.seconds_count\",m=\"x\"} 2\n# EOF\n"
+    );
+}
+
+#[test]
 fn a_gathered_registry_encodes_like_its_families() -> TestResult {
     let registry = Registry::new();
     let requests = CounterVec::new("http_requests_total", "Requests.", ["code", "method"])?;

@@ -613,14 +613,17 @@ fn empty_names_are_errors() {
         MetricType::Gauge,
         vec![metric(&[], Value::Gauge(1.0))],
     );
-    let mut out = Vec::new();
-    assert_eq!(
-        encode(&[f], &mut out),
-        Err(EncodeError::InvalidName {
-            name: String::new()
-        })
-    );
-    assert!(out.is_empty());
+    for escaping in [Escaping::AllowUtf8, Escaping::Underscores, Escaping::Dots] {
+        let mut out = Vec::new();
+        assert_eq!(
+            encode_escaped(std::slice::from_ref(&f), &mut out, escaping),
+            Err(EncodeError::InvalidName {
+                name: String::new()
+            }),
+            "{escaping}"
+        );
+        assert!(out.is_empty());
+    }
     let f = family(
         "ok",
         "H.",

@@ -16,27 +16,83 @@ use std::sync::Arc;
 use crate::desc::{is_valid_label_name, is_valid_metric_name};
 use crate::encoding::format::write_escaped_label_value;
 use crate::encoding::negotiate::Escaping;
-use crate::snapshot::{LabelPair, Metric, MetricFamily};
+use crate::error::EncodeError;
+use crate::snapshot::{LabelPair, Metric, MetricFamily, Value};
 
-/// Whether the family's name and every label name are in the legacy set.
-pub(crate) fn is_legacy_family(family: &MetricFamily) -> bool {
-    if !is_valid_metric_name(&family.name) {
-        return false;
-    }
-    let mut prev: Option<&Metric> = None;
-    for m in &family.metrics {
-        for (j, l) in m.labels.iter().enumerate() {
-            // Label names are usually the same `Arc`s series after series.
-            let known = prev
-                .and_then(|p| p.labels.get(j))
-                .is_some_and(|p| Arc::ptr_eq(&p.name, &l.name));
-            if !known && !is_valid_label_name(&l.name) {
-                return false;
-            }
+/// Writes `family` with `write`, first as it is, requiring legacy names
+/// (`write(family, as_is: true, utf8: false, out)`: the caller may use
+/// text a gather rendered for it). If a name turns out not to be legacy
+/// (an [`EncodeError::InvalidName`] for a name that is not empty), what
+/// was written of the family is undone and the family is written again as
+/// `escaping` exposes it ([`escaped_family`]), quoted names allowed under
+/// `allow-utf-8`.
+///
+/// Legacy families, nearly all of them, thus pay nothing for escaping:
+/// the writers check names as they go anyway.
+pub(crate) fn with_escaping(
+    family: &MetricFamily,
+    escaping: Escaping,
+    out: &mut Vec<u8>,
+    mut write: impl FnMut(&MetricFamily, bool, bool, &mut Vec<u8>) -> Result<(), EncodeError>,
+) -> Result<(), EncodeError> {
+    let start = out.len();
+    match write(family, true, false, out) {
+        Err(EncodeError::InvalidName { name }) if !name.is_empty() => {
+            out.truncate(start);
+            let escaped = escaped_family(family, escaping);
+            let utf8 = escaping == Escaping::AllowUtf8;
+            write(&escaped, false, utf8, out).map_err(|e| blame(e, &family.name))
         }
-        prev = Some(m);
+        r => r,
     }
-    true
+}
+
+/// An error about an escaped family, naming the family as it was given.
+pub(crate) fn blame(e: EncodeError, name: &str) -> EncodeError {
+    match e {
+        EncodeError::TypeMismatch { .. } => EncodeError::TypeMismatch {
+            metric: name.to_owned(),
+        },
+        EncodeError::InvalidHistogram { .. } => EncodeError::InvalidHistogram {
+            metric: name.to_owned(),
+        },
+        EncodeError::InvalidSummary { .. } => EncodeError::InvalidSummary {
+            metric: name.to_owned(),
+        },
+        e => e,
+    }
+}
+
+/// Whether every label name of `m` is legacy, skipping names shared (the
+/// same `Arc`) with `prev`, the family's previous series, whose names
+/// were legacy.
+pub(crate) fn labels_legacy(m: &Metric, prev: Option<&Metric>) -> bool {
+    m.labels.iter().enumerate().all(|(j, l)| {
+        prev.and_then(|p| p.labels.get(j))
+            .is_some_and(|p| Arc::ptr_eq(&p.name, &l.name))
+            || is_valid_label_name(&l.name)
+    })
+}
+
+/// Writes `{a="x",b="y"` (no closing brace) as
+/// [`write_labels_open`](crate::encoding::text::write_labels_open) does,
+/// quoting names outside the legacy set: `{"my.label"="x"`.
+pub(crate) fn write_labels_quoting(out: &mut Vec<u8>, labels: &[LabelPair]) {
+    let mut sep = b'{';
+    for l in labels {
+        out.push(sep);
+        sep = b',';
+        if is_valid_label_name(&l.name) {
+            out.extend_from_slice(l.name.as_bytes());
+        } else {
+            out.push(b'"');
+            write_escaped_label_value(out, &l.name);
+            out.push(b'"');
+        }
+        out.extend_from_slice(b"=\"");
+        write_escaped_label_value(out, &l.value);
+        out.push(b'"');
+    }
 }
 
 /// Whether `name` is a quoted name (see the module docs).
@@ -63,23 +119,27 @@ pub(crate) fn escaped_family(family: &MetricFamily, escaping: Escaping) -> Metri
     let mut metrics = family.metrics.clone();
     if escaping != Escaping::AllowUtf8 {
         for m in &mut metrics {
-            if m.labels.iter().all(|l| is_valid_label_name(&l.name)) {
-                continue;
-            }
-            m.labels = m
-                .labels
-                .iter()
-                .map(|l| {
-                    if is_valid_label_name(&l.name) {
-                        l.clone()
-                    } else {
-                        LabelPair {
-                            name: Arc::from(escape_name(&l.name, escaping, true)),
-                            value: l.value.clone(),
+            escape_labels(&mut m.labels, escaping);
+            // Exemplars' label names too, which prometheus/common leaves
+            // alone (and then fails to write).
+            match &mut m.value {
+                Value::Counter(c) => {
+                    if let Some(e) = &mut c.exemplar {
+                        escape_labels(&mut e.labels, escaping);
+                    }
+                }
+                Value::Histogram(h) => {
+                    for e in h.buckets.iter_mut().filter_map(|b| b.exemplar.as_mut()) {
+                        escape_labels(&mut e.labels, escaping);
+                    }
+                    if let Some(n) = &mut h.native {
+                        for e in &mut n.exemplars {
+                            escape_labels(&mut e.labels, escaping);
                         }
                     }
-                })
-                .collect();
+                }
+                _ => {}
+            }
         }
     }
     MetricFamily {
@@ -88,6 +148,18 @@ pub(crate) fn escaped_family(family: &MetricFamily, escaping: Escaping) -> Metri
         metric_type: family.metric_type,
         unit: family.unit.clone(),
         metrics,
+    }
+}
+
+/// Rewrites the label names outside the legacy set.
+fn escape_labels(labels: &mut [LabelPair], escaping: Escaping) {
+    if labels.iter().all(|l| is_valid_label_name(&l.name)) {
+        return;
+    }
+    for l in labels {
+        if !is_valid_label_name(&l.name) {
+            l.name = Arc::from(escape_name(&l.name, escaping, true));
+        }
     }
 }
 

@@ -16,7 +16,7 @@
 use crate::registry::{LabelTexts, ProtobufTexts};
 use crate::snapshot::{MetricFamily, Snapshot};
 
-mod escape;
+pub(crate) mod escape;
 mod format;
 pub mod negotiate;
 pub mod openmetrics;

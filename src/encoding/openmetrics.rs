@@ -21,12 +21,14 @@ use crate::encoding::negotiate::Escaping;
 use crate::encoding::room::{Out, Room};
 use crate::encoding::text::{
     bucket_prefix, check_label_names, escaped_help, head, head_len, label_block, write_header_name,
-    write_labels_open, LeCache, Names,
+    LeCache,
 };
 use crate::encoding::Families;
 use crate::error::EncodeError;
 use crate::registry::LabelTexts;
-use crate::snapshot::{Exemplar, HistogramValue, Metric, MetricFamily, SummaryValue, Value};
+use crate::snapshot::{
+    Exemplar, HistogramValue, LabelPair, Metric, MetricFamily, SummaryValue, Value,
+};
 
 /// The `Content-Type` of this format.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -166,18 +168,22 @@ pub fn encode_with<F: Families + ?Sized>(
     options: Options,
 ) -> Result<(), EncodeError> {
     let all = families.families();
-    let demoted = check_clashes(all)?;
+    let demoted = check_clashes(families, options.escaping)?;
     let mut scratch = Scratch::default();
     for (p, family) in all.iter().enumerate() {
         // A header rendered by a gather means validated names.
         let headers = (families.header_text(p), families.header_text_om(p));
         let texts = families.label_texts(p);
-        let names = Names::Escape(options.escaping);
-        let family = Family {
-            family,
-            demoted: demoted.contains(&p),
-        };
-        encode_family(family, headers, texts, options, names, out, &mut scratch)?;
+        let demoted = demoted.contains(&p);
+        escape::with_escaping(family, options.escaping, out, |family, as_is, utf8, out| {
+            let family = Family { family, demoted };
+            let (headers, texts) = if as_is {
+                (headers, texts)
+            } else {
+                ((None, None), None)
+            };
+            encode_family(family, headers, texts, options, utf8, out, &mut scratch)
+        })?;
     }
     out.extend_from_slice(b"# EOF\n");
     Ok(())
@@ -208,13 +214,18 @@ impl Kind {
     /// How a family is exposed: as [`Kind::usual`], unless a counter holds
     /// a value OpenMetrics refuses for counters.
     fn of(family: &MetricFamily) -> Self {
+        Self::named(family, &family.name)
+    }
+
+    /// As [`Kind::of`], for the family written under `name`.
+    fn named(family: &MetricFamily, name: &str) -> Self {
         match family.metric_type {
             MetricType::Counter => {
                 let countable = family.metrics.iter().all(|m| match &m.value {
                     Value::Counter(c) => c.value >= 0.0,
                     _ => true,
                 });
-                if countable && family.name.ends_with("_total") {
+                if countable && name.ends_with("_total") {
                     Self::Counter
                 } else {
                     Self::Unknown
@@ -251,9 +262,13 @@ impl Kind {
 /// The family's name in `# HELP`, `# TYPE` and `# UNIT`: a counter's
 /// without `_total`.
 fn om_name(family: &MetricFamily, kind: Kind) -> &str {
+    om_name_of(&family.name, kind)
+}
+
+fn om_name_of(name: &str, kind: Kind) -> &str {
     match kind {
-        Kind::Counter => family.name.strip_suffix("_total").unwrap_or(&family.name),
-        _ => &family.name,
+        Kind::Counter => name.strip_suffix("_total").unwrap_or(name),
+        _ => name,
     }
 }
 
@@ -271,36 +286,74 @@ fn om_name(family: &MetricFamily, kind: Kind) -> &str {
 /// A counter `a_total` beside a family named `a` is not refused: the
 /// counter is exposed as `unknown` under its full name, which no other
 /// family's samples use. Returns the indexes of the counters demoted so.
-fn check_clashes(all: &[MetricFamily]) -> Result<Vec<usize>, EncodeError> {
+///
+/// Names are compared as `escaping` writes them: two names may meet once
+/// escaped (`a.b` and `a_b` under `underscores`).
+fn check_clashes<F: Families + ?Sized>(
+    families: &F,
+    escaping: Escaping,
+) -> Result<Vec<usize>, EncodeError> {
+    let all = families.families();
+    // Escaping rewrites only names outside the legacy set (a gather
+    // renders headers for legacy families only), and quoting makes no
+    // name equal to another.
+    let rewritten = escaping != Escaping::AllowUtf8
+        && all
+            .iter()
+            .enumerate()
+            .any(|(p, f)| families.header_text(p).is_none() && !is_valid_metric_name(&f.name));
+    let escaped: Vec<String> = if rewritten {
+        all.iter()
+            .map(|f| {
+                if is_valid_metric_name(&f.name) {
+                    f.name.to_string()
+                } else {
+                    escape::escape_name(&f.name, escaping, false)
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let names = |i: usize| -> &str {
+        if rewritten {
+            &escaped[i]
+        } else {
+            &all[i].name
+        }
+    };
     let mut demoted = Vec::new();
-    find_clashes(all, &mut demoted, true)?;
+    find_clashes(all, &names, &mut demoted, true)?;
     if !demoted.is_empty() {
         // The demoted counters' new names clash with nothing else.
-        find_clashes(all, &mut demoted, false)?;
+        find_clashes(all, &names, &mut demoted, false)?;
     }
     Ok(demoted)
 }
 
-fn find_clashes(
+/// [`check_clashes`] for the families `all` written under `names`.
+fn find_clashes<'n>(
     all: &[MetricFamily],
+    names: &impl Fn(usize) -> &'n str,
     demoted: &mut Vec<usize>,
     may_demote: bool,
 ) -> Result<(), EncodeError> {
-    let sorted = all.windows(2).all(|w| w[0].name <= w[1].name);
+    let sorted = (1..all.len()).all(|i| names(i - 1) <= names(i));
     let order: Vec<usize> = if sorted {
         Vec::new()
     } else {
         let mut o: Vec<usize> = (0..all.len()).collect();
-        o.sort_by(|&a, &b| all[a].name.cmp(&all[b].name));
+        o.sort_by(|&a, &b| names(a).cmp(names(b)));
         o
     };
     let index = |i: usize| if sorted { i } else { order[i] };
     let at = |i: usize| &all[index(i)];
+    let name = |i: usize| names(index(i));
     let kind = |i: usize, demoted: &[usize]| {
         if demoted.contains(&index(i)) {
             Kind::Unknown
         } else {
-            Kind::of(at(i))
+            Kind::named(at(i), name(i))
         }
     };
     'families: for i in 0..all.len() {
@@ -311,31 +364,31 @@ fn find_clashes(
         // The common case, cheaply: no neighbour starts with the shortest
         // name `a` may have, so nothing shares a prefix with it.
         let shortest = match a.metric_type {
-            MetricType::Counter => a.name.strip_suffix("_total").unwrap_or(&a.name),
-            _ => &a.name,
+            MetricType::Counter => name(i).strip_suffix("_total").unwrap_or(name(i)),
+            _ => name(i),
         };
-        let alone = (i == 0 || !at(i - 1).name.starts_with(shortest))
-            && (i + 1 == all.len() || !at(i + 1).name.starts_with(shortest));
+        let alone = (i == 0 || !name(i - 1).starts_with(shortest))
+            && (i + 1 == all.len() || !name(i + 1).starts_with(shortest));
         if alone {
             continue;
         }
         let a_kind = kind(i, demoted);
-        let a_name = om_name(a, a_kind);
+        let a_name = om_name_of(name(i), a_kind);
         // A counter's OpenMetrics name is shorter than its name: families
         // between the two sort before it.
         let mut first = i;
-        while first > 0 && at(first - 1).name.starts_with(a_name) {
+        while first > 0 && name(first - 1).starts_with(a_name) {
             first -= 1;
         }
         let mut j = first;
-        while j < all.len() && at(j).name.starts_with(a_name) {
+        while j < all.len() && name(j).starts_with(a_name) {
             let b = at(j);
             let b_kind = kind(j, demoted);
+            let b_name = om_name_of(name(j), b_kind);
             j += 1;
             if std::ptr::eq(a, b) || b.metrics.is_empty() {
                 continue;
             }
-            let b_name = om_name(b, b_kind);
             let same = a_name == b_name;
             let clash = same
                 || b_name
@@ -374,7 +427,7 @@ fn encode_family(
     (text_header, om_header): (Option<&[u8]>, Option<&[u8]>),
     texts: Option<LabelTexts<'_>>,
     options: Options,
-    names: Names,
+    utf8: bool,
     out: &mut Vec<u8>,
     scratch: &mut Scratch,
 ) -> Result<(), EncodeError> {
@@ -382,20 +435,6 @@ fn encode_family(
         return Ok(());
     }
     let validated = text_header.is_some();
-    // A gather renders headers for legacy families only.
-    if let (false, Names::Escape(escaping)) = (validated, names) {
-        if !escape::is_legacy_family(family) {
-            let escaped = escape::escaped_family(family, escaping);
-            let utf8 = escaping == Escaping::AllowUtf8;
-            let names = Names::Escaped { utf8 };
-            let escaped = Family {
-                family: &escaped,
-                demoted,
-            };
-            return encode_family(escaped, (None, None), None, options, names, out, scratch);
-        }
-    }
-    let utf8 = names == Names::Escaped { utf8: true };
     let name = &*family.name;
     let valid = validated || is_valid_metric_name(name) || (utf8 && escape::is_quoted(name));
     if !valid {
@@ -434,13 +473,13 @@ fn encode_family(
             check_label_names(m, prev, utf8)?;
         }
         prev = Some(m);
-        let labels = label_block(text, &m.labels, rendered);
+        let labels = label_block(text, &m.labels, rendered, utf8);
         let ts = m.timestamp_ms;
         match &m.value {
             Value::Counter(c) if kind == Kind::Counter => {
                 let ex = match c.exemplar.as_deref() {
                     None => None,
-                    e => exemplar(e, validated)?,
+                    e => exemplar(e, validated, utf8)?,
                 };
                 sample(out, name, "", labels, None, Num::Float(c.value), ts, ex);
                 if let Some(t) = c.created.filter(|_| options.created) {
@@ -453,7 +492,7 @@ fn encode_family(
             }
             Value::Histogram(h) => {
                 let bufs = (&mut *prefix, &mut *le);
-                histogram(out, name, labels, ts, h, validated, options, bufs)?;
+                histogram(out, name, labels, ts, h, (validated, utf8), options, bufs)?;
             }
             Value::Summary(s) => summary(out, name, labels, ts, s, options, num)?,
         }
@@ -487,7 +526,7 @@ fn single_line_family(
         let counter = counter.filter(|_| kind == Kind::Counter);
         let ex = match counter.and_then(|c| c.exemplar.as_deref()) {
             None => None,
-            e => exemplar(e, true)?,
+            e => exemplar(e, true, false)?,
         };
         if ex.is_none() {
             // The common line, written in place.
@@ -581,7 +620,7 @@ fn histogram(
     labels: &[u8],
     ts: Option<i64>,
     h: &HistogramValue,
-    validated: bool,
+    (validated, utf8): (bool, bool),
     options: Options,
     (prefix, le): (&mut Vec<u8>, &mut LeCache),
 ) -> Result<(), EncodeError> {
@@ -618,7 +657,7 @@ fn histogram(
     bucket_prefix(prefix, name, labels);
     if with_exemplars {
         for (i, b) in h.buckets.iter().enumerate() {
-            let ex = exemplar(b.exemplar.as_deref(), validated)?;
+            let ex = exemplar(b.exemplar.as_deref(), validated, utf8)?;
             bucket_line(out, prefix, le.get(i), b.cumulative_count, ts, ex);
         }
         if add_inf {
@@ -772,12 +811,25 @@ fn seconds(t: SystemTime) -> f64 {
 }
 
 /// The exemplar to write, if any: one with labels within the size limit.
-fn exemplar(e: Option<&Exemplar>, validated: bool) -> Result<Option<&Exemplar>, EncodeError> {
+/// With `utf8`, label names outside the legacy set are fine (and quoted),
+/// the empty one is not.
+fn exemplar(
+    e: Option<&Exemplar>,
+    validated: bool,
+    utf8: bool,
+) -> Result<Option<&Exemplar>, EncodeError> {
     let Some(e) = e.filter(|e| !e.labels.is_empty()) else {
         return Ok(None);
     };
     if !validated {
-        if let Some(l) = e.labels.iter().find(|l| !is_valid_label_name(&l.name)) {
+        let invalid = |l: &&LabelPair| {
+            if utf8 {
+                l.name.is_empty()
+            } else {
+                !is_valid_label_name(&l.name)
+            }
+        };
+        if let Some(l) = e.labels.iter().find(invalid) {
             return Err(EncodeError::InvalidName {
                 name: l.name.to_string(),
             });
@@ -854,7 +906,7 @@ fn value_and_time(r: &mut Room<'_>, value: Num, ts: Option<i64>) {
 fn write_exemplar(out: &mut Vec<u8>, e: &Exemplar) {
     {
         out.extend_from_slice(b" # ");
-        write_labels_open(out, &e.labels);
+        escape::write_labels_quoting(out, &e.labels);
         out.push(b'}');
         out.push(b' ');
         write_float_om(out, e.value);

@@ -98,47 +98,28 @@ pub fn encode_escaped<F: Families + ?Sized>(
     let mut scratch = Scratch::default();
     let all = families.families();
     for (p, family) in all.iter().enumerate() {
-        encode_family(
-            family,
-            families.header_text(p),
-            families.label_texts(p),
-            out,
-            &mut scratch,
-            Names::Escape(escaping),
-        )?;
+        let (header, texts) = (families.header_text(p), families.label_texts(p));
+        escape::with_escaping(family, escaping, out, |f, as_is, utf8, out| {
+            let (header, texts) = if as_is { (header, texts) } else { (None, None) };
+            encode_family(f, header, texts, out, &mut scratch, utf8)
+        })?;
     }
     Ok(())
 }
 
-/// What is left to do about a family's names.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Names {
-    /// Check them, and escape the family if they are not all legacy.
-    Escape(Escaping),
-    /// Escaped already: legacy, or (`utf8`) quoted where needed.
-    Escaped { utf8: bool },
-}
-
+/// Writes one family. Its names must be legacy, or with `utf8` anything
+/// but empty (the family name quoted, see `escape`).
 fn encode_family(
     family: &MetricFamily,
     header: Option<&[u8]>,
     texts: Option<LabelTexts<'_>>,
     out: &mut Vec<u8>,
     scratch: &mut Scratch,
-    names: Names,
+    utf8: bool,
 ) -> Result<(), EncodeError> {
     if family.metrics.is_empty() {
         return Ok(());
     }
-    // A gather renders headers for legacy families only.
-    if let (None, Names::Escape(escaping)) = (header, names) {
-        if !escape::is_legacy_family(family) {
-            let escaped = escape::escaped_family(family, escaping);
-            let utf8 = escaping == Escaping::AllowUtf8;
-            return encode_family(&escaped, None, None, out, scratch, Names::Escaped { utf8 });
-        }
-    }
-    let utf8 = names == Names::Escaped { utf8: true };
     let name = &*family.name;
     match header {
         // Rendered by a gather, from a validated descriptor.
@@ -186,10 +167,12 @@ fn encode_family(
         // One-line series write their labels straight out; the others
         // repeat them, so render them once when no text is cached.
         match &m.value {
-            Value::Counter(c) => single(out, name, text, &m.labels, c.value, ts),
-            Value::Gauge(v) | Value::Untyped(v) => single(out, name, text, &m.labels, *v, ts),
+            Value::Counter(c) => single(out, name, text, &m.labels, c.value, ts, utf8),
+            Value::Gauge(v) | Value::Untyped(v) => {
+                single(out, name, text, &m.labels, *v, ts, utf8);
+            }
             Value::Summary(s) => {
-                let labels = label_block(text, &m.labels, rendered);
+                let labels = label_block(text, &m.labels, rendered, utf8);
                 for q in &s.quantiles {
                     num.clear();
                     write_float(num, q.quantile);
@@ -202,7 +185,7 @@ fn encode_family(
                 histogram(
                     out,
                     name,
-                    label_block(text, &m.labels, rendered),
+                    label_block(text, &m.labels, rendered, utf8),
                     ts,
                     h,
                     le,
@@ -232,7 +215,15 @@ fn single_line_family(
                 })
             }
         };
-        single(out, name, texts.get(i), &m.labels, value, m.timestamp_ms);
+        single(
+            out,
+            name,
+            texts.get(i),
+            &m.labels,
+            value,
+            m.timestamp_ms,
+            false,
+        );
     }
     Ok(())
 }
@@ -274,12 +265,15 @@ pub(super) fn check_label_names(
         let known = prev
             .and_then(|p| p.labels.get(j))
             .is_some_and(|p| Arc::ptr_eq(&p.name, &l.name));
+        if known {
+            continue;
+        }
         let valid = if utf8 {
             !l.name.is_empty()
         } else {
             is_valid_label_name(&l.name)
         };
-        if !known && !valid {
+        if !valid {
             return Err(EncodeError::InvalidName {
                 name: l.name.to_string(),
             });
@@ -288,17 +282,23 @@ pub(super) fn check_label_names(
     Ok(())
 }
 
-/// The cached label text, or the labels rendered into `rendered`.
+/// The cached label text, or the labels rendered into `rendered` (names
+/// outside the legacy set quoted, with `utf8`).
 pub(super) fn label_block<'r>(
     text: Option<&'r [u8]>,
     labels: &[LabelPair],
     rendered: &'r mut Vec<u8>,
+    utf8: bool,
 ) -> &'r [u8] {
     match text {
         Some(t) => t,
         None => {
             rendered.clear();
-            write_labels_open(rendered, labels);
+            if utf8 {
+                escape::write_labels_quoting(rendered, labels);
+            } else {
+                write_labels_open(rendered, labels);
+            }
             rendered
         }
     }
@@ -314,6 +314,7 @@ fn single(
     labels: &[LabelPair],
     value: f64,
     ts: Option<i64>,
+    utf8: bool,
 ) {
     match text {
         Some(t) => {
@@ -325,9 +326,9 @@ fn single(
             }
             tail(&mut r, Num::Float(value), ts);
         }
-        None if escape::is_quoted(name) => {
+        None if utf8 => {
             let mut block = Vec::new();
-            write_labels_open(&mut block, labels);
+            escape::write_labels_quoting(&mut block, labels);
             let mut r = Room::new(out, head_len(name, "", &block, None) + TAIL_MAX);
             head(&mut r, name, "", &block, None);
             tail(&mut r, Num::Float(value), ts);
@@ -576,30 +577,18 @@ pub(crate) fn write_header(out: &mut Vec<u8>, family: &MetricFamily) {
     out.push(b'\n');
 }
 
-/// Writes `{a="x",b="y"` (no closing brace); nothing for no labels. A
-/// name outside the legacy set (only an `allow-utf-8` exposition gets
-/// here with one) is quoted: `{"my.label"="x"`. Returns whether every
-/// name was legacy.
+/// Writes `{a="x",b="y"` (no closing brace); nothing for no labels.
 #[inline]
-pub(crate) fn write_labels_open(out: &mut Vec<u8>, labels: &[LabelPair]) -> bool {
+pub(crate) fn write_labels_open(out: &mut Vec<u8>, labels: &[LabelPair]) {
     let mut sep = b'{';
-    let mut legacy = true;
     for l in labels {
         out.push(sep);
         sep = b',';
-        if is_valid_label_name(&l.name) {
-            out.extend_from_slice(l.name.as_bytes());
-        } else {
-            legacy = false;
-            out.push(b'"');
-            write_escaped_label_value(out, &l.name);
-            out.push(b'"');
-        }
+        out.extend_from_slice(l.name.as_bytes());
         out.extend_from_slice(b"=\"");
         write_escaped_label_value(out, &l.value);
         out.push(b'"');
     }
-    legacy
 }
 
 /// Buffers reused across the series of one `encode` call.

@@ -107,33 +107,52 @@ pub fn encode_escaped<F: Families + ?Sized>(
         }
         // A header rendered by a gather means validated, legacy names.
         let validated = families.header_text(p).is_some();
-        if !validated && !escape::is_legacy_family(family) {
-            let utf8 = escaping == Escaping::AllowUtf8;
-            let escaped;
-            let family = if utf8 {
-                family
-            } else {
-                escaped = escape::escaped_family(family, escaping);
-                &escaped
-            };
-            let body = family_len(family, Check::Names { utf8 }, None, &mut sizes)?;
-            out.reserve(VARINT_MAX + body + WORD_SLACK);
-            varint(out, body as u64);
-            write_family(out, family, &sizes);
-            continue;
-        }
         let check = if validated {
             Check::Validated
         } else {
             Check::Names { utf8: false }
         };
         let rendered = families.protobuf_texts(p);
-        let body = family_len(family, check, rendered, &mut sizes)?;
+        let body = match family_len(family, check, rendered, &mut sizes) {
+            Ok(body) => body,
+            // A name outside the legacy set (nothing is written yet).
+            Err(EncodeError::InvalidName { name }) if !name.is_empty() => {
+                write_escaped(family, escaping, &mut sizes, out)?;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         // `Room::word` stores whole words: slack for the last one.
         out.reserve(VARINT_MAX + body + WORD_SLACK);
         varint(out, body as u64);
         write_family(out, family, &sizes);
     }
+    Ok(())
+}
+
+/// Writes a family with names outside the legacy set: as they are under
+/// `allow-utf-8`, escaped otherwise.
+#[cold]
+fn write_escaped(
+    family: &MetricFamily,
+    escaping: Escaping,
+    sizes: &mut Vec<Sizes<'_>>,
+    out: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
+    let utf8 = escaping == Escaping::AllowUtf8;
+    let original = family;
+    let escaped;
+    let family = if utf8 {
+        family
+    } else {
+        escaped = escape::escaped_family(family, escaping);
+        &escaped
+    };
+    let body = family_len(family, Check::Names { utf8 }, None, sizes)
+        .map_err(|e| escape::blame(e, &original.name))?;
+    out.reserve(VARINT_MAX + body + WORD_SLACK);
+    varint(out, body as u64);
+    write_family(out, family, sizes);
     Ok(())
 }
 

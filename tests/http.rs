@@ -14,7 +14,7 @@ use http_body_util::{BodyExt as _, Empty};
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use promclient::encoding::{openmetrics, protobuf, text};
-use promclient::http::{ErrorHandling, MetricsHandler};
+use promclient::http::{ErrorHandling, MetricsHandler, MetricsHandlerBuilder};
 use promclient::{
     Counter, CounterVec, FnCollector, GatherError, Gatherer, Gauge, HistogramVec, NameValidation,
     Opts, Registry, Snapshot, Value,
@@ -379,6 +379,16 @@ impl Gatherer for Gate {
     }
 }
 
+/// The demo registry behind a [`Gate`], a registry for the handler's own
+/// metrics, and a handler builder over both.
+fn gated() -> (Registry, Registry, Arc<Gate>, MetricsHandlerBuilder) {
+    let app = demo_registry();
+    let own = Registry::new();
+    let gate = Gate::new(app.clone());
+    let builder = MetricsHandler::builder(gate.clone()).instrument(&own);
+    (app, own, gate, builder)
+}
+
 /// The value of an unlabeled or labeled series in a fresh gather.
 fn value(registry: &Registry, name: &str, label: Option<(&str, &str)>) -> f64 {
     let snap = registry.gather().unwrap();
@@ -398,6 +408,18 @@ fn value(registry: &Registry, name: &str, label: Option<(&str, &str)>) -> f64 {
     }
 }
 
+/// `promhttp_metric_handler_errors_total` by cause: gathering, encoding.
+fn handler_errors(own: &Registry) -> (f64, f64) {
+    let errors = |cause| {
+        value(
+            own,
+            "promhttp_metric_handler_errors_total",
+            Some(("cause", cause)),
+        )
+    };
+    (errors("gathering"), errors("encoding"))
+}
+
 /// Waits (bounded) until `f` holds.
 async fn until(what: &str, f: impl Fn() -> bool) {
     let deadline = tokio::time::Instant::now() + BOUND;
@@ -412,14 +434,8 @@ async fn until(what: &str, f: impl Fn() -> bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scrapes_beyond_the_in_flight_limit_get_503() {
-    let app = demo_registry();
-    let own = Registry::new();
-    let gate = Gate::new(app.clone());
-    let handler = MetricsHandler::builder(gate.clone())
-        .max_requests_in_flight(1)
-        .instrument(&own)
-        .build()
-        .unwrap();
+    let (app, own, gate, builder) = gated();
+    let handler = builder.max_requests_in_flight(1).build().unwrap();
     let addr = serve(handler).await;
 
     let first = tokio::spawn(async move { get(addr, "*/*").await });
@@ -460,13 +476,10 @@ async fn scrapes_beyond_the_in_flight_limit_get_503() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_scrape_times_out_with_503_and_keeps_its_slot_until_its_gather_ends() {
-    let app = demo_registry();
-    let own = Registry::new();
-    let gate = Gate::new(app.clone());
-    let handler = MetricsHandler::builder(gate.clone())
+    let (app, own, gate, builder) = gated();
+    let handler = builder
         .timeout(Duration::from_millis(250))
         .max_requests_in_flight(1)
-        .instrument(&own)
         .build()
         .unwrap();
     let addr = serve(handler).await;
@@ -513,14 +526,8 @@ async fn a_slow_scrape_times_out_with_503_and_keeps_its_slot_until_its_gather_en
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scrape_whose_client_went_away_is_still_counted_and_frees_its_slot() {
-    let app = demo_registry();
-    let own = Registry::new();
-    let gate = Gate::new(app.clone());
-    let handler = MetricsHandler::builder(gate.clone())
-        .max_requests_in_flight(1)
-        .instrument(&own)
-        .build()
-        .unwrap();
+    let (_, own, gate, builder) = gated();
+    let handler = builder.max_requests_in_flight(1).build().unwrap();
     let req = Request::get("/metrics").body(()).unwrap();
     let scrape = tokio::spawn(handler.serve(&req));
     until("the scrape is gathering", || {
@@ -618,6 +625,18 @@ async fn concurrent_scrapes_share_one_gather() {
     assert_eq!(gate.gathers.load(Ordering::Relaxed), 2);
 }
 
+/// A handler over `registry` with `mode`, served, and the registry of its
+/// own metrics.
+async fn serve_instrumented(registry: &Registry, mode: ErrorHandling) -> (SocketAddr, Registry) {
+    let own = Registry::new();
+    let handler = MetricsHandler::builder(registry.clone())
+        .error_handling(mode)
+        .instrument(&own)
+        .build()
+        .unwrap();
+    (serve(handler).await, own)
+}
+
 /// A registry whose one collector fails, beside a healthy counter.
 fn failing_registry() -> Registry {
     let registry = Registry::new();
@@ -635,14 +654,7 @@ fn failing_registry() -> Registry {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gather_errors_are_500_by_default_and_skipped_on_request() {
     let registry = failing_registry();
-    let own = Registry::new();
-    let strict = serve(
-        MetricsHandler::builder(registry.clone())
-            .instrument(&own)
-            .build()
-            .unwrap(),
-    )
-    .await;
+    let (strict, own) = serve_instrumented(&registry, ErrorHandling::HttpError).await;
     let r = fetch(strict, "GET", "/metrics", &[("accept-encoding", "gzip")]).await;
     assert_eq!(r.status, 500);
     assert_eq!(r.header("content-encoding"), None);
@@ -652,14 +664,7 @@ async fn gather_errors_are_500_by_default_and_skipped_on_request() {
          1 error(s) occurred during gathering\n\
          * collector failed: the database is down\n"
     );
-    let errors = |cause| {
-        value(
-            &own,
-            "promhttp_metric_handler_errors_total",
-            Some(("cause", cause)),
-        )
-    };
-    assert_eq!((errors("gathering"), errors("encoding")), (1.0, 0.0));
+    assert_eq!(handler_errors(&own), (1.0, 0.0));
     assert_eq!(
         value(
             &own,
@@ -669,29 +674,14 @@ async fn gather_errors_are_500_by_default_and_skipped_on_request() {
         1.0
     );
 
-    let own = Registry::new();
-    let lenient = serve(
-        MetricsHandler::builder(registry.clone())
-            .error_handling(ErrorHandling::Continue)
-            .instrument(&own)
-            .build()
-            .unwrap(),
-    )
-    .await;
+    let (lenient, own) = serve_instrumented(&registry, ErrorHandling::Continue).await;
     let r = get(lenient, "*/*").await;
     assert_eq!(r.status, 200);
     assert_eq!(
         r.text(),
         "# HELP ok_total Fine.\n# TYPE ok_total counter\nok_total 1\n"
     );
-    let errors = |cause| {
-        value(
-            &own,
-            "promhttp_metric_handler_errors_total",
-            Some(("cause", cause)),
-        )
-    };
-    assert_eq!((errors("gathering"), errors("encoding")), (1.0, 0.0));
+    assert_eq!(handler_errors(&own), (1.0, 0.0));
 
     // Nothing gathered at all: still a 500.
     let broken = Registry::new();
@@ -723,14 +713,7 @@ async fn openmetrics_name_clashes_are_500_or_leave_the_later_family_out_and_coun
     registry.register(count.clone()).unwrap();
     registry.register(other.clone()).unwrap();
     lat.with_label_values(["x"]).observe(0.5);
-    let own = Registry::new();
-    let strict = serve(
-        MetricsHandler::builder(registry.clone())
-            .instrument(&own)
-            .build()
-            .unwrap(),
-    )
-    .await;
+    let (strict, own) = serve_instrumented(&registry, ErrorHandling::HttpError).await;
     let r = get(strict, PROM2).await;
     assert_eq!(r.status, 500);
     assert!(

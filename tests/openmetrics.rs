@@ -31,7 +31,7 @@ use promclient::{
 
 #[path = "common/families.rs"]
 mod families;
-use families::{counter, family, histogram, histogram_value, metric, summary};
+use families::{counter, family, gauge_family, histogram, histogram_value, metric, summary};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -456,12 +456,7 @@ fn exemplars_on_counters_and_buckets() {
 
 #[test]
 fn unit_lines_only_for_names_ending_in_their_unit() {
-    let mut seconds = family(
-        "request_seconds",
-        "R.",
-        MetricType::Gauge,
-        vec![metric(&[], Value::Gauge(1.5))],
-    );
+    let mut seconds = gauge_family("request_seconds", "R.", 1.5);
     seconds.unit = Some("seconds".into());
     let mut bytes = family(
         "read_bytes_total",
@@ -470,12 +465,7 @@ fn unit_lines_only_for_names_ending_in_their_unit() {
         vec![metric(&[], counter(2.0))],
     );
     bytes.unit = Some("bytes".into());
-    let mut mismatch = family(
-        "size",
-        "S.",
-        MetricType::Gauge,
-        vec![metric(&[], Value::Gauge(1.0))],
-    );
+    let mut mismatch = gauge_family("size", "S.", 1.0);
     mismatch.unit = Some("bytes".into());
     assert_eq!(
         om(&[bytes, seconds, mismatch]),
@@ -537,12 +527,7 @@ fn families_exposing_the_same_name_are_refused_before_writing() {
 
 #[test]
 fn a_counter_named_like_another_family_is_unknown_under_its_full_name() {
-    let g = family(
-        "a",
-        "G.",
-        MetricType::Gauge,
-        vec![metric(&[], Value::Gauge(1.0))],
-    );
+    let g = gauge_family("a", "G.", 1.0);
     let mut with_exemplar = metric(&[("x", "1")], counter(2.0));
     if let Value::Counter(v) = &mut with_exemplar.value {
         v.exemplar = exemplar(&[("trace", "t")], 1.0, None);
@@ -575,12 +560,7 @@ fn a_counter_named_like_another_family_is_unknown_under_its_full_name() {
 
 #[test]
 fn invalid_names_and_type_mismatches_are_errors() {
-    let empty = family(
-        "",
-        "B.",
-        MetricType::Gauge,
-        vec![metric(&[], Value::Gauge(1.0))],
-    );
+    let empty = gauge_family("", "B.", 1.0);
     assert_eq!(
         om_err(&[empty]),
         EncodeError::InvalidName {
@@ -624,12 +604,7 @@ fn names_outside_the_legacy_set_are_escaped_or_quoted() {
         vec![c],
     );
     f.unit = Some("seconds_total".into());
-    let g = family(
-        "2xx",
-        "B.",
-        MetricType::Gauge,
-        vec![metric(&[], Value::Gauge(1.0))],
-    );
+    let g = gauge_family("2xx", "B.", 1.0);
     // The default escapes with underscores.
     assert_eq!(
         om(&[f.clone(), g.clone()]),
@@ -654,12 +629,7 @@ fn names_outside_the_legacy_set_are_escaped_or_quoted() {
          # HELP \"2xx\" B.\n# TYPE \"2xx\" gauge\n{\"2xx\"} 1.0\n# EOF\n"
     );
     // A unit is announced for a quoted name as for any other.
-    let mut u = family(
-        "disk.used_bytes",
-        "D.",
-        MetricType::Gauge,
-        vec![metric(&[], Value::Gauge(2.0))],
-    );
+    let mut u = gauge_family("disk.used_bytes", "D.", 2.0);
     u.unit = Some("bytes".into());
     assert_eq!(
         om_with(&[u], Options::new().escaping(Escaping::AllowUtf8)),

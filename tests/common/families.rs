@@ -22,6 +22,16 @@ pub fn family(
     }
 }
 
+/// A gauge family with one unlabeled series.
+pub fn gauge_family(name: &str, help: &str, v: f64) -> MetricFamily {
+    family(
+        name,
+        help,
+        MetricType::Gauge,
+        vec![metric(&[], Value::Gauge(v))],
+    )
+}
+
 pub fn metric(labels: &[(&str, &str)], value: Value) -> Metric {
     Metric {
         labels: labels.iter().map(|(n, v)| LabelPair::new(*n, *v)).collect(),

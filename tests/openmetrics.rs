@@ -479,14 +479,7 @@ fn unit_lines_only_for_names_ending_in_their_unit() {
 
 #[test]
 fn families_exposing_the_same_name_are_refused_before_writing() {
-    let g = |name: &str| {
-        family(
-            name,
-            "G.",
-            MetricType::Gauge,
-            vec![metric(&[], Value::Gauge(1.0))],
-        )
-    };
+    let g = |name: &str| gauge_family(name, "G.", 1.0);
     let c = family(
         "a_total",
         "C.",
@@ -640,14 +633,7 @@ fn names_outside_the_legacy_set_are_escaped_or_quoted() {
 
 #[test]
 fn escaped_names_are_checked_for_clashes_and_errors_name_the_family_as_given() {
-    let g = |name: &str| {
-        family(
-            name,
-            "G.",
-            MetricType::Gauge,
-            vec![metric(&[], Value::Gauge(1.0))],
-        )
-    };
+    let g = |name: &str| gauge_family(name, "G.", 1.0);
     let mut out = b"kept".to_vec();
     // `a.b` becomes `a_b` under underscores: two families `a_b`.
     let err = encode(&[g("a.b"), g("a_b")], &mut out).unwrap_err();

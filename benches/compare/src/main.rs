@@ -1,0 +1,228 @@
+//! promclient against the Rust Prometheus clients users would otherwise
+//! pick, on the same workloads, in one run:
+//!
+//! ```sh
+//! cargo run --release --manifest-path benches/compare/Cargo.toml
+//! cargo run --release --manifest-path benches/compare/Cargo.toml -- labeled   # workloads whose name contains `labeled`
+//! cargo run --release --manifest-path benches/compare/Cargo.toml -- --quick   # fewer, shorter slots
+//! ```
+//!
+//! The contenders of a workload take turns in short slots (the order
+//! rotating every slot), and each one's figure is the median of its
+//! slots: on a 2-core VM whose speed swings by 1.7x within minutes (3x for
+//! two threads), that compares them under the same conditions, which
+//! separate criterion runs cannot. The table gives each contender's median
+//! and the ratio ours / best peer.
+//!
+//! Peers: `prometheus` 0.14, `prometheus-client` 0.25,
+//! `metrics` 0.24 with `metrics-exporter-prometheus` 0.18. Each is used
+//! the way its documentation shows for the job: cached handles for the
+//! unlabeled workloads, the crate's own lookup by label values for the
+//! labeled one.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::Barrier;
+use std::time::Instant;
+
+mod peers;
+mod process;
+
+// ---------------------------------------------------------------------------
+// Heap accounting: bytes live, for retained bytes per series.
+
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: every method forwards to `System` with the caller's arguments
+// unchanged, so `System`'s guarantees hold; the counter is bookkeeping.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller upholds `alloc`'s contract, passed on as is.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` was allocated by `alloc` above with `layout`.
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller upholds `realloc`'s contract, passed on as is.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            LIVE.fetch_add(
+                new_size as isize - layout.size() as isize,
+                Ordering::Relaxed,
+            );
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+/// Bytes allocated and not freed, process-wide.
+pub fn live_bytes() -> isize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+// ---------------------------------------------------------------------------
+// Alternating slots.
+
+/// How long the run is: slots per workload, and a scale on iterations.
+#[derive(Clone, Copy)]
+pub struct Plan {
+    pub slots: usize,
+    pub scale: u64,
+}
+
+/// One contender of a workload: runs the operation `n` times.
+pub struct Contender<'a> {
+    pub name: &'static str,
+    pub run: Box<dyn FnMut(u64) + 'a>,
+}
+
+impl<'a> Contender<'a> {
+    pub fn new(name: &'static str, run: impl FnMut(u64) + 'a) -> Self {
+        Self {
+            name,
+            run: Box::new(run),
+        }
+    }
+}
+
+/// Nanoseconds per operation of each contender: the median over `slots`
+/// slots of `iters` operations, the contenders taking turns.
+pub fn alternate(plan: Plan, iters: u64, contenders: &mut [Contender<'_>]) -> Vec<f64> {
+    let iters = iters * plan.scale;
+    let mut samples = vec![Vec::with_capacity(plan.slots); contenders.len()];
+    // One slot each to warm up, not counted.
+    for c in contenders.iter_mut() {
+        (c.run)(iters);
+    }
+    for slot in 0..plan.slots {
+        for k in 0..contenders.len() {
+            let i = (k + slot) % contenders.len();
+            let t = Instant::now();
+            (contenders[i].run)(iters);
+            samples[i].push(t.elapsed().as_nanos() as f64 / iters as f64);
+        }
+    }
+    samples.into_iter().map(median).collect()
+}
+
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Runs `op(thread, n)` on two threads started together; returns when
+/// both are done.
+pub fn two_threads(n: u64, op: &(impl Fn(usize, u64) + Sync)) {
+    let start = Barrier::new(2);
+    std::thread::scope(|s| {
+        let other = s.spawn(|| {
+            start.wait();
+            op(1, n);
+        });
+        start.wait();
+        op(0, n);
+        other.join().expect("worker thread");
+    });
+}
+
+// ---------------------------------------------------------------------------
+// The table.
+
+pub struct Row {
+    pub workload: String,
+    pub unit: &'static str,
+    pub figures: Vec<(&'static str, f64)>,
+}
+
+fn print_table(rows: &[Row], peers: &[&str]) {
+    let mut header = format!("{:<36} {:>10}", "workload", "ours");
+    for p in peers {
+        header.push_str(&format!(" {:>18}", p));
+    }
+    header.push_str(&format!(" {:>12}", "ours / best"));
+    println!("{header}");
+    println!("{}", "-".repeat(header.len()));
+    for r in rows {
+        let ours = r
+            .figures
+            .iter()
+            .find(|(n, _)| *n == "promclient")
+            .map(|f| f.1);
+        let mut line = format!(
+            "{:<36} {:>10}",
+            format!("{} ({})", r.workload, r.unit),
+            ours.map_or("-".into(), fmt)
+        );
+        let mut best: Option<f64> = None;
+        for p in peers {
+            let v = r.figures.iter().find(|(n, _)| n == p).map(|f| f.1);
+            if let Some(v) = v {
+                best = Some(best.map_or(v, |b: f64| b.min(v)));
+            }
+            line.push_str(&format!(" {:>18}", v.map_or("-".into(), fmt)));
+        }
+        let ratio = match (ours, best) {
+            (Some(o), Some(b)) if b > 0.0 => format!("{:.2}x", o / b),
+            _ => "-".into(),
+        };
+        line.push_str(&format!(" {:>12}", ratio));
+        println!("{line}");
+    }
+}
+
+fn fmt(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let filter: Option<&str> = args
+        .iter()
+        .find(|a| !a.starts_with("--"))
+        .map(String::as_str);
+    let plan = if quick {
+        Plan { slots: 5, scale: 1 }
+    } else {
+        Plan {
+            slots: 31,
+            scale: 4,
+        }
+    };
+    let wanted = |name: &str| filter.is_none_or(|f| name.contains(f));
+    let mut rows = Vec::new();
+    for (name, workload) in peers::WORKLOADS {
+        if wanted(name) {
+            eprintln!("running {name}...");
+            rows.extend(workload(plan));
+        }
+    }
+    if wanted("process_collect") {
+        eprintln!("running process_collect...");
+        rows.extend(process::process_collect(plan));
+    }
+    println!();
+    print_table(&rows, &peers::PEERS);
+    black_box(&rows);
+}

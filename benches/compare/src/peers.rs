@@ -1,0 +1,459 @@
+//! The workloads, each written once per contender.
+
+use std::hint::black_box;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusRecorder};
+use prometheus_client::metrics::counter::Counter as PcCounter;
+use prometheus_client::metrics::family::Family as PcFamily;
+use prometheus_client::metrics::histogram::Histogram as PcHistogram;
+
+use crate::{alternate, live_bytes, two_threads, Contender, Plan, Row};
+
+/// The peers, in table order.
+pub const PEERS: [&str; 3] = ["prometheus", "prometheus-client", "metrics"];
+
+/// A workload: runs its contenders, returns its rows.
+type Workload = fn(Plan) -> Vec<Row>;
+
+/// Every workload but the process collector's, in table order.
+pub const WORKLOADS: [(&str, Workload); 7] = [
+    ("counter_inc", counter_inc),
+    ("counter_inc_contended", counter_inc_contended),
+    ("labeled_counter", labeled_counter),
+    ("labeled_counter_2threads", labeled_counter_2threads),
+    ("histogram_observe", histogram_observe),
+    ("encode_text", encode_text),
+    ("high_cardinality_insert", high_cardinality_insert),
+];
+
+/// client_golang's default buckets, which every contender uses.
+const BUCKETS: [f64; 11] = promclient::DEFAULT_BUCKETS;
+
+/// The label values of the labeled workloads: 6 x 3 combinations.
+const METHODS: [&str; 6] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"];
+const CODES: [&str; 3] = ["200", "404", "500"];
+
+/// The `i`-th combination.
+#[inline(always)]
+fn combo(i: u64) -> (&'static str, &'static str) {
+    let i = (i % 18) as usize;
+    (METHODS[i % 6], CODES[i / 6])
+}
+
+/// An observation spread over the default buckets.
+#[inline(always)]
+fn sample(i: u64) -> f64 {
+    (i % 100) as f64 * 0.013
+}
+
+fn row(workload: &str, unit: &'static str, cs: &[Contender<'_>], figures: Vec<f64>) -> Row {
+    Row {
+        workload: workload.to_owned(),
+        unit,
+        figures: cs.iter().map(|c| c.name).zip(figures).collect(),
+    }
+}
+
+fn recorder() -> PrometheusRecorder {
+    PrometheusBuilder::new()
+        .set_buckets(&BUCKETS)
+        .expect("buckets")
+        .build_recorder()
+}
+
+fn counter_inc(plan: Plan) -> Vec<Row> {
+    let ours = promclient::Counter::new("c_total", "C.").expect("counter");
+    let prom = prometheus::IntCounter::new("c_total", "C.").expect("counter");
+    let pc = PcCounter::<u64>::default();
+    let rec = recorder();
+    let m = metrics::with_local_recorder(&rec, || metrics::counter!("c_total"));
+    let mut cs = [
+        Contender::new("promclient", |n| {
+            (0..n).for_each(|_| black_box(&ours).inc())
+        }),
+        Contender::new("prometheus", |n| {
+            (0..n).for_each(|_| black_box(&prom).inc())
+        }),
+        Contender::new("prometheus-client", |n| {
+            (0..n).for_each(|_| {
+                black_box(black_box(&pc).inc());
+            })
+        }),
+        Contender::new("metrics", |n| {
+            (0..n).for_each(|_| black_box(&m).increment(1))
+        }),
+    ];
+    let r = alternate(plan, 2_000_000, &mut cs);
+    vec![row("counter_inc", "ns", &cs, r)]
+}
+
+fn counter_inc_contended(plan: Plan) -> Vec<Row> {
+    let ours = promclient::Counter::new("c_total", "C.").expect("counter");
+    let prom = prometheus::IntCounter::new("c_total", "C.").expect("counter");
+    let pc = PcCounter::<u64>::default();
+    let rec = recorder();
+    let m = metrics::with_local_recorder(&rec, || metrics::counter!("c_total"));
+    let mut cs = [
+        Contender::new("promclient", |n| {
+            two_threads(n, &|_, n| (0..n).for_each(|_| black_box(&ours).inc()));
+        }),
+        Contender::new("prometheus", |n| {
+            two_threads(n, &|_, n| (0..n).for_each(|_| black_box(&prom).inc()));
+        }),
+        Contender::new("prometheus-client", |n| {
+            two_threads(n, &|_, n| {
+                (0..n).for_each(|_| {
+                    black_box(black_box(&pc).inc());
+                })
+            });
+        }),
+        Contender::new("metrics", |n| {
+            two_threads(n, &|_, n| (0..n).for_each(|_| black_box(&m).increment(1)));
+        }),
+    ];
+    let r = alternate(plan, 500_000, &mut cs);
+    vec![row("counter_inc_contended", "ns", &cs, r)]
+}
+
+/// The four families of the labeled workloads.
+struct Labeled {
+    ours: promclient::CounterVec<2>,
+    prom: prometheus::IntCounterVec,
+    pc: PcFamily<[(&'static str, &'static str); 2], PcCounter>,
+    rec: PrometheusRecorder,
+}
+
+impl Labeled {
+    fn new() -> Self {
+        Self {
+            ours: promclient::CounterVec::new("req_total", "R.", ["method", "code"])
+                .expect("family"),
+            prom: prometheus::IntCounterVec::new(
+                prometheus::Opts::new("req_total", "R."),
+                &["method", "code"],
+            )
+            .expect("family"),
+            pc: PcFamily::default(),
+            rec: recorder(),
+        }
+    }
+
+    fn ours(&self, from: u64, n: u64) {
+        for i in from..from + n {
+            let (m, c) = combo(i);
+            self.ours
+                .with_label_values([black_box(m), black_box(c)])
+                .inc();
+        }
+    }
+
+    fn prom(&self, from: u64, n: u64) {
+        for i in from..from + n {
+            let (m, c) = combo(i);
+            self.prom
+                .with_label_values(&[black_box(m), black_box(c)])
+                .inc();
+        }
+    }
+
+    fn pc(&self, from: u64, n: u64) {
+        for i in from..from + n {
+            let (m, c) = combo(i);
+            self.pc
+                .get_or_create(&[("method", black_box(m)), ("code", black_box(c))])
+                .inc();
+        }
+    }
+
+    fn metrics(&self, from: u64, n: u64) {
+        metrics::with_local_recorder(&self.rec, || {
+            for i in from..from + n {
+                let (m, c) = combo(i);
+                metrics::counter!("req_total", "method" => black_box(m), "code" => black_box(c))
+                    .increment(1);
+            }
+        });
+    }
+}
+
+fn labeled_counter(plan: Plan) -> Vec<Row> {
+    let l = Labeled::new();
+    let mut cs = [
+        Contender::new("promclient", |n| l.ours(0, n)),
+        Contender::new("prometheus", |n| l.prom(0, n)),
+        Contender::new("prometheus-client", |n| l.pc(0, n)),
+        Contender::new("metrics", |n| l.metrics(0, n)),
+    ];
+    let r = alternate(plan, 200_000, &mut cs);
+    vec![row("labeled_counter", "ns", &cs, r)]
+}
+
+fn labeled_counter_2threads(plan: Plan) -> Vec<Row> {
+    let l = Labeled::new();
+    // The second thread starts elsewhere in the combinations.
+    let mut cs = [
+        Contender::new("promclient", |n| {
+            two_threads(n, &|t, n| l.ours(t as u64 * 7, n))
+        }),
+        Contender::new("prometheus", |n| {
+            two_threads(n, &|t, n| l.prom(t as u64 * 7, n))
+        }),
+        Contender::new("prometheus-client", |n| {
+            two_threads(n, &|t, n| l.pc(t as u64 * 7, n));
+        }),
+        Contender::new("metrics", |n| {
+            two_threads(n, &|t, n| l.metrics(t as u64 * 7, n))
+        }),
+    ];
+    let r = alternate(plan, 100_000, &mut cs);
+    vec![row("labeled_counter_2threads", "ns", &cs, r)]
+}
+
+fn histogram_observe(plan: Plan) -> Vec<Row> {
+    let ours = promclient::Histogram::new("h", "H.", &BUCKETS).expect("histogram");
+    let prom = prometheus::Histogram::with_opts(prometheus::HistogramOpts::new("h", "H."))
+        .expect("histogram");
+    let pc = PcHistogram::new(BUCKETS.iter().copied());
+    let rec = recorder();
+    let m = metrics::with_local_recorder(&rec, || metrics::histogram!("h"));
+    let mut rows = Vec::new();
+    {
+        let mut cs = [
+            Contender::new("promclient", |n| {
+                (0..n).for_each(|i| ours.observe(sample(i)))
+            }),
+            Contender::new("prometheus", |n| {
+                (0..n).for_each(|i| prom.observe(sample(i)))
+            }),
+            Contender::new("prometheus-client", |n| {
+                (0..n).for_each(|i| pc.observe(sample(i)))
+            }),
+            Contender::new("metrics", |n| (0..n).for_each(|i| m.record(sample(i)))),
+        ];
+        let r = alternate(plan, 1_000_000, &mut cs);
+        rows.push(row("histogram_observe", "ns", &cs, r));
+    }
+    let mut cs = [
+        Contender::new("promclient", |n| {
+            two_threads(n, &|_, n| (0..n).for_each(|i| ours.observe(sample(i))));
+        }),
+        Contender::new("prometheus", |n| {
+            two_threads(n, &|_, n| (0..n).for_each(|i| prom.observe(sample(i))));
+        }),
+        Contender::new("prometheus-client", |n| {
+            two_threads(n, &|_, n| (0..n).for_each(|i| pc.observe(sample(i))));
+        }),
+        Contender::new("metrics", |n| {
+            two_threads(n, &|_, n| (0..n).for_each(|i| m.record(sample(i))));
+        }),
+    ];
+    let r = alternate(plan, 250_000, &mut cs);
+    rows.push(row("histogram_observe_2threads", "ns", &cs, r));
+    rows
+}
+
+/// 1,000 counter families of 10 series and 100 histogram families of 10
+/// series, the same values in each contender.
+fn encode_text(plan: Plan) -> Vec<Row> {
+    let values: Vec<String> = (0..10).map(|i| format!("value_{i}")).collect();
+
+    let ours = promclient::Registry::new();
+    let prom = prometheus::Registry::new();
+    let mut pc = prometheus_client::registry::Registry::default();
+    let rec = recorder();
+    for f in 0..1000 {
+        let name = format!("family_{f}_total");
+        let o = promclient::CounterVec::new(&name, "A counter family.", ["label"]).expect("family");
+        let p = prometheus::IntCounterVec::new(
+            prometheus::Opts::new(name.clone(), "A counter family."),
+            &["label"],
+        )
+        .expect("family");
+        let c = PcFamily::<[(&'static str, String); 1], PcCounter>::default();
+        for (i, v) in values.iter().enumerate() {
+            let n = (f * 10 + i) as u64;
+            o.with_label_values([v.as_str()]).inc_by(n);
+            p.with_label_values(&[v.as_str()]).inc_by(n);
+            c.get_or_create(&[("label", v.clone())]).inc_by(n);
+            metrics::with_local_recorder(&rec, || {
+                metrics::counter!(name.clone(), "label" => v.clone()).increment(n);
+            });
+        }
+        ours.register(o).expect("register");
+        prom.register(Box::new(p)).expect("register");
+        // prometheus-client appends `_total` to counters itself.
+        pc.register(format!("family_{f}"), "A counter family.", c);
+    }
+    for f in 0..100 {
+        let name = format!("histogram_{f}_seconds");
+        let o = promclient::HistogramVec::new(&name, "A histogram family.", ["label"], &BUCKETS)
+            .expect("family");
+        let p = prometheus::HistogramVec::new(
+            prometheus::HistogramOpts::new(name.clone(), "A histogram family."),
+            &["label"],
+        )
+        .expect("family");
+        let c = PcFamily::<[(&'static str, String); 1], PcHistogram, _>::new_with_constructor(
+            (|| PcHistogram::new(BUCKETS.iter().copied())) as fn() -> PcHistogram,
+        );
+        for (i, v) in values.iter().enumerate() {
+            for k in 0..5 {
+                let x = sample((f * 10 + i + k) as u64);
+                o.with_label_values([v.as_str()]).observe(x);
+                p.with_label_values(&[v.as_str()]).observe(x);
+                c.get_or_create(&[("label", v.clone())]).observe(x);
+                metrics::with_local_recorder(&rec, || {
+                    metrics::histogram!(name.clone(), "label" => v.clone()).record(x);
+                });
+            }
+        }
+        ours.register(o).expect("register");
+        prom.register(Box::new(p)).expect("register");
+        pc.register(name.clone(), "A histogram family.", c);
+    }
+    let handle = rec.handle();
+
+    let mut snapshot = promclient::Snapshot::new();
+    let mut ours_buf = Vec::new();
+    let mut prom_buf = Vec::new();
+    let mut pc_buf = String::new();
+    let mut m_buf = Vec::new();
+    let encoder = prometheus::TextEncoder::new();
+    let mut cs = [
+        Contender::new("promclient", |n| {
+            for _ in 0..n {
+                ours.gather_into(&mut snapshot).expect("gather");
+                ours_buf.clear();
+                promclient::encoding::text::encode(&snapshot, &mut ours_buf).expect("encode");
+            }
+        }),
+        Contender::new("prometheus", |n| {
+            for _ in 0..n {
+                let families = prom.gather();
+                prom_buf.clear();
+                prometheus::Encoder::encode(&encoder, &families, &mut prom_buf).expect("encode");
+            }
+        }),
+        Contender::new("prometheus-client", |n| {
+            for _ in 0..n {
+                pc_buf.clear();
+                prometheus_client::encoding::text::encode(&mut pc_buf, &pc).expect("encode");
+            }
+        }),
+        Contender::new("metrics", |n| {
+            for _ in 0..n {
+                m_buf.clear();
+                handle.render_to_write(&mut m_buf).expect("render");
+            }
+        }),
+    ];
+    let r = alternate(plan, 5, &mut cs);
+    drop(cs);
+    eprintln!(
+        "  encode_text output bytes: promclient {}, prometheus {}, prometheus-client {}, metrics {}",
+        ours_buf.len(),
+        prom_buf.len(),
+        pc_buf.len(),
+        m_buf.len()
+    );
+    let names = ["promclient", "prometheus", "prometheus-client", "metrics"];
+    vec![Row {
+        workload: "encode_text".into(),
+        unit: "us",
+        figures: names
+            .into_iter()
+            .zip(r.into_iter().map(|ns| ns / 1e3))
+            .collect(),
+    }]
+}
+
+const NEW_SERIES: usize = 100_000;
+
+/// 100,000 new label sets into one family: the time for all of them
+/// (fresh family each time), and the heap each series keeps.
+fn high_cardinality_insert(plan: Plan) -> Vec<Row> {
+    let values: Vec<String> = (0..NEW_SERIES).map(|i| format!("user-{i:08}")).collect();
+    let ours = || {
+        let f = promclient::CounterVec::new("hc_total", "H.", ["id"]).expect("family");
+        for v in &values {
+            f.with_label_values([v.as_str()]).inc();
+        }
+        f
+    };
+    let prom = || {
+        let f = prometheus::IntCounterVec::new(prometheus::Opts::new("hc_total", "H."), &["id"])
+            .expect("family");
+        for v in &values {
+            f.with_label_values(&[v.as_str()]).inc();
+        }
+        f
+    };
+    let pc = || {
+        let f = PcFamily::<[(&'static str, String); 1], PcCounter>::default();
+        for v in &values {
+            f.get_or_create(&[("id", v.clone())]).inc();
+        }
+        f
+    };
+    let m = || {
+        let rec = recorder();
+        metrics::with_local_recorder(&rec, || {
+            for v in &values {
+                metrics::counter!("hc_total", "id" => v.clone()).increment(1);
+            }
+        });
+        rec
+    };
+    // Retained bytes first, one contender at a time.
+    fn retained<T>(build: impl Fn() -> T) -> f64 {
+        let before = live_bytes();
+        let kept = build();
+        let bytes = live_bytes() - before;
+        drop(kept);
+        bytes as f64 / NEW_SERIES as f64
+    }
+    let bytes = [retained(ours), retained(prom), retained(pc), retained(m)];
+    // Alternating as `alternate` does, with the drop of each family (all
+    // its series freed) left out of the time.
+    fn timed<T>(build: &impl Fn() -> T) -> f64 {
+        let t = std::time::Instant::now();
+        let kept = black_box(build());
+        let ns = t.elapsed().as_nanos() as f64;
+        drop(kept);
+        ns
+    }
+    let slots = plan.slots.min(11);
+    let mut samples: [Vec<f64>; 4] = Default::default();
+    for slot in 0..=slots {
+        for k in 0..4 {
+            let i = (k + slot) % 4;
+            let ns = match i {
+                0 => timed(&ours),
+                1 => timed(&prom),
+                2 => timed(&pc),
+                _ => timed(&m),
+            };
+            // The first round warms up.
+            if slot > 0 {
+                samples[i].push(ns);
+            }
+        }
+    }
+    let r: Vec<f64> = samples.into_iter().map(crate::median).collect();
+    let names = ["promclient", "prometheus", "prometheus-client", "metrics"];
+    vec![
+        Row {
+            workload: "high_cardinality_insert".into(),
+            unit: "ms",
+            figures: names
+                .into_iter()
+                .zip(r.into_iter().map(|ns| ns / 1e6))
+                .collect(),
+        },
+        Row {
+            workload: "high_cardinality_retained".into(),
+            unit: "B/series",
+            figures: names.into_iter().zip(bytes).collect(),
+        },
+    ]
+}

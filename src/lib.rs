@@ -25,7 +25,10 @@
 //!
 //! - [`Counter`] only goes up: [`Counter::inc`] and [`Counter::inc_by`] are
 //!   one relaxed atomic add; [`Counter::add`] takes a float and refuses
-//!   negative or NaN increments with a [`ValueError`].
+//!   negative or NaN increments with a [`ValueError`]. A
+//!   [`ShardedCounter`] is the same counter for the few hot paths many
+//!   threads increment at once: each thread adds to a cache line of its
+//!   own.
 //! - [`Gauge`] goes up and down: set, inc, dec, add, sub, set to the
 //!   current time.
 //! - [`Histogram`] counts observations into classic buckets
@@ -177,6 +180,7 @@ pub mod http;
 #[cfg(feature = "process")]
 pub mod process;
 mod registry;
+mod sharded;
 mod snapshot;
 mod sync;
 
@@ -195,6 +199,7 @@ pub use histogram::{
     DEFAULT_BUCKETS,
 };
 pub use registry::{Gatherer, Registry, WrappedRegistry};
+pub use sharded::ShardedCounter;
 pub use snapshot::{
     Bucket, BucketSpan, CounterValue, Exemplar, HistogramValue, LabelPair, Metric, MetricFamily,
     NativeHistogram, Quantile, Snapshot, SummaryValue, Value,

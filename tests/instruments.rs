@@ -691,3 +691,55 @@ fn instrument_types_are_reported_in_descs() -> TestResult {
     assert_eq!(consts, [("a", "1"), ("b", "2")]);
     Ok(())
 }
+
+#[test]
+fn a_sharded_counter_counts_exactly_under_contention_and_reports_as_a_counter() {
+    use promclient::ShardedCounter;
+
+    let sharded = ShardedCounter::new("hot_total", "Hot.").unwrap();
+    let plain = promclient::Counter::new("hot_total", "Hot.").unwrap();
+    const THREADS: u64 = 4;
+    const ROUNDS: u64 = 100_000;
+    std::thread::scope(|s| {
+        for t in 0..THREADS {
+            let (sharded, plain) = (&sharded, &plain);
+            s.spawn(move || {
+                for i in 0..ROUNDS {
+                    sharded.inc();
+                    sharded.inc_by(t + i % 3);
+                    sharded.add(0.5).unwrap();
+                    plain.inc();
+                    plain.inc_by(t + i % 3);
+                    plain.add(0.5).unwrap();
+                }
+            });
+        }
+    });
+    let per_thread = |t: u64| ROUNDS + (0..ROUNDS).map(|i| t + i % 3).sum::<u64>();
+    let ints: u64 = (0..THREADS).map(per_thread).sum();
+    let want = ints as f64 + 0.5 * (THREADS * ROUNDS) as f64;
+    assert_eq!(sharded.value(), want);
+    assert_eq!(plain.value(), want);
+    // Refused increments leave the value alone.
+    assert_eq!(
+        sharded.add(-1.0),
+        Err(promclient::ValueError::NegativeIncrement(-1.0))
+    );
+    assert_eq!(sharded.add(f64::NAN), Err(promclient::ValueError::NaN));
+    assert_eq!(sharded.value(), want);
+
+    // Exposed exactly as a `Counter` with the same value.
+    let text = |c: &dyn Fn(&Registry)| {
+        let registry = Registry::new();
+        c(&registry);
+        let mut out = Vec::new();
+        promclient::encoding::text::encode(&registry.gather().unwrap(), &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let a = text(&|r| r.register(sharded.clone()).unwrap());
+    let b = text(&|r| r.register(plain.clone()).unwrap());
+    assert_eq!(a, b);
+    // 1,399,996 whole increments and 400,000 halves.
+    assert_eq!(want, 1_599_996.0);
+    assert!(a.ends_with("\nhot_total 1.599996e+06\n"), "{a}");
+}

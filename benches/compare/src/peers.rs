@@ -112,7 +112,31 @@ fn counter_inc_contended(plan: Plan) -> Vec<Row> {
         }),
     ];
     let r = alternate(plan, 500_000, &mut cs);
-    vec![row("counter_inc_contended", "ns", &cs, r)]
+    let mut rows = vec![row("counter_inc_contended", "ns", &cs, r)];
+    drop(cs);
+    // The same, with our counter for hot paths against the same peers.
+    let sharded = promclient::ShardedCounter::new("c_total", "C.").expect("counter");
+    let mut cs = [
+        Contender::new("promclient", |n| {
+            two_threads(n, &|_, n| (0..n).for_each(|_| black_box(&sharded).inc()));
+        }),
+        Contender::new("prometheus", |n| {
+            two_threads(n, &|_, n| (0..n).for_each(|_| black_box(&prom).inc()));
+        }),
+        Contender::new("prometheus-client", |n| {
+            two_threads(n, &|_, n| {
+                (0..n).for_each(|_| {
+                    black_box(black_box(&pc).inc());
+                })
+            });
+        }),
+        Contender::new("metrics", |n| {
+            two_threads(n, &|_, n| (0..n).for_each(|_| black_box(&m).increment(1)));
+        }),
+    ];
+    let r = alternate(plan, 500_000, &mut cs);
+    rows.push(row("counter_inc_contended_sharded", "ns", &cs, r));
+    rows
 }
 
 /// The four families of the labeled workloads.

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use crate::collector::{Collector, MetricSink};
 use crate::desc::{Desc, MetricType, Opts};
@@ -94,29 +95,7 @@ impl Counter {
     /// [`ValueError`] if `v` is negative or NaN; the counter is unchanged.
     #[inline]
     pub fn add(&self, v: f64) -> Result<(), ValueError> {
-        if v.is_nan() {
-            return Err(ValueError::NaN);
-        }
-        if v < 0.0 {
-            return Err(ValueError::NegativeIncrement(v));
-        }
-        // `as` saturates; the round trip tells whether v is a whole u64
-        // (2^64 itself would saturate to 2^64 - 1 and compare equal).
-        let n = v as u64;
-        if n as f64 == v && v < 18_446_744_073_709_551_616.0 {
-            self.inc_by(n);
-            return Ok(());
-        }
-        let cell = &self.0.core.float_bits;
-        // Relaxed: only this cell's own value matters.
-        let mut old = cell.load(Ordering::Relaxed);
-        loop {
-            let new = (f64::from_bits(old) + v).to_bits();
-            match cell.compare_exchange_weak(old, new, Ordering::Relaxed, Ordering::Relaxed) {
-                Ok(_) => return Ok(()),
-                Err(cur) => old = cur,
-            }
-        }
+        add_to(v, |n| self.inc_by(n), &self.0.core.float_bits)
     }
 
     /// The current value.
@@ -174,19 +153,59 @@ impl FamilyMember for Counter {
     }
 
     fn write_value(&self, slot: &mut Value) {
-        let value = self.value();
-        match slot {
-            Value::Counter(c) => {
-                c.value = value;
-                c.created = Some(self.0.created);
-            }
-            other => {
-                *other = Value::Counter(CounterValue {
-                    value,
-                    created: Some(self.0.created),
-                    exemplar: None,
-                });
-            }
+        write_counter(slot, self.value(), self.0.created);
+    }
+}
+
+/// Adds `v` to a counter: a whole value through `inc_by`, anything else
+/// into `float_bits` (the bits of an `f64`).
+///
+/// # Errors
+///
+/// [`ValueError`] if `v` is negative or NaN; nothing is added.
+#[inline]
+pub(crate) fn add_to(
+    v: f64,
+    inc_by: impl FnOnce(u64),
+    float_bits: &AtomicU64,
+) -> Result<(), ValueError> {
+    if v.is_nan() {
+        return Err(ValueError::NaN);
+    }
+    if v < 0.0 {
+        return Err(ValueError::NegativeIncrement(v));
+    }
+    // `as` saturates; the round trip tells whether v is a whole u64
+    // (2^64 itself would saturate to 2^64 - 1 and compare equal).
+    let n = v as u64;
+    if n as f64 == v && v < 18_446_744_073_709_551_616.0 {
+        inc_by(n);
+        return Ok(());
+    }
+    // Relaxed: only this cell's own value matters.
+    let mut old = float_bits.load(Ordering::Relaxed);
+    loop {
+        let new = (f64::from_bits(old) + v).to_bits();
+        match float_bits.compare_exchange_weak(old, new, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return Ok(()),
+            Err(cur) => old = cur,
+        }
+    }
+}
+
+/// Writes a counter's value and created time into a snapshot slot.
+pub(crate) fn write_counter(slot: &mut Value, value: f64, created: SystemTime) {
+    match slot {
+        Value::Counter(c) => {
+            c.value = value;
+            c.created = Some(created);
+        }
+        other => {
+            *other = Value::Counter(CounterValue {
+                value,
+                created: Some(created),
+                exemplar: None,
+            });
         }
     }
 }

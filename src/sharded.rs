@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::collector::{Collector, MetricSink};
+use crate::counter::{add_to, write_counter};
 use crate::desc::{Desc, MetricType, Opts};
 use crate::error::{DescError, ValueError};
 use crate::family::Series;
-use crate::snapshot::{CounterValue, Value};
 
 /// A counter whose increments go to one of several cache-line-sized
 /// cells, picked per thread, instead of one shared word.
@@ -161,27 +161,7 @@ impl ShardedCounter {
     ///
     /// [`ValueError`] if `v` is negative or NaN; nothing is added.
     pub fn add(&self, v: f64) -> Result<(), ValueError> {
-        if v.is_nan() {
-            return Err(ValueError::NaN);
-        }
-        if v < 0.0 {
-            return Err(ValueError::NegativeIncrement(v));
-        }
-        let n = v as u64;
-        if n as f64 == v && v < 18_446_744_073_709_551_616.0 {
-            self.inc_by(n);
-            return Ok(());
-        }
-        let cell = &self.0.core.float_bits;
-        // Relaxed: only this cell's own value matters.
-        let mut old = cell.load(Ordering::Relaxed);
-        loop {
-            let new = (f64::from_bits(old) + v).to_bits();
-            match cell.compare_exchange_weak(old, new, Ordering::Relaxed, Ordering::Relaxed) {
-                Ok(_) => return Ok(()),
-                Err(cur) => old = cur,
-            }
-        }
+        add_to(v, |n| self.inc_by(n), &self.0.core.float_bits)
     }
 
     /// The current value: the sum of the cells.
@@ -214,20 +194,7 @@ impl Collector for ShardedCounter {
 
     fn collect(&self, out: &mut MetricSink<'_>) {
         if let Some(slot) = out.series(&self.0.desc, &self.0.values, None) {
-            let value = self.value();
-            match slot {
-                Value::Counter(c) => {
-                    c.value = value;
-                    c.created = Some(self.0.created);
-                }
-                other => {
-                    *other = Value::Counter(CounterValue {
-                        value,
-                        created: Some(self.0.created),
-                        exemplar: None,
-                    });
-                }
-            }
+            write_counter(slot, self.value(), self.0.created);
         }
     }
 }

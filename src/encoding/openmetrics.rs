@@ -21,7 +21,7 @@ use crate::encoding::negotiate::Escaping;
 use crate::encoding::room::{Out, Room};
 use crate::encoding::text::{
     bucket_prefix, check_label_names, escaped_help, head, head_len, label_block, write_header_name,
-    LeCache,
+    LeCache, Scratch,
 };
 use crate::encoding::Families;
 use crate::error::EncodeError;
@@ -916,18 +916,6 @@ fn write_exemplar(out: &mut Vec<u8>, e: &Exemplar) {
         }
     }
     out.push(b'\n');
-}
-
-/// Buffers reused across the series of one `encode` call.
-#[derive(Default)]
-struct Scratch {
-    /// The current series' rendered label block.
-    labels: Vec<u8>,
-    /// The current histogram series' bucket line prefix.
-    prefix: Vec<u8>,
-    /// One formatted number (a quantile).
-    num: Vec<u8>,
-    le: LeCache,
 }
 
 #[cfg(test)]

@@ -591,16 +591,17 @@ pub(crate) fn write_labels_open(out: &mut Vec<u8>, labels: &[LabelPair]) {
     }
 }
 
-/// Buffers reused across the series of one `encode` call.
+/// Buffers reused across the series of one `encode` call (of either
+/// text format).
 #[derive(Default)]
-struct Scratch {
+pub(super) struct Scratch {
     /// The current series' rendered label block.
-    labels: Vec<u8>,
+    pub(super) labels: Vec<u8>,
     /// The current histogram series' bucket line prefix.
-    prefix: Vec<u8>,
+    pub(super) prefix: Vec<u8>,
     /// One formatted number (a quantile).
-    num: Vec<u8>,
-    le: LeCache,
+    pub(super) num: Vec<u8>,
+    pub(super) le: LeCache,
 }
 
 /// Formatted `le` values of the last bucket layout seen: series of one

@@ -89,44 +89,44 @@ fn counter_inc(plan: Plan) -> Vec<Row> {
 
 fn counter_inc_contended(plan: Plan) -> Vec<Row> {
     let ours = promclient::Counter::new("c_total", "C.").expect("counter");
-    let prom = prometheus::IntCounter::new("c_total", "C.").expect("counter");
-    let pc = PcCounter::<u64>::default();
-    let rec = recorder();
-    let m = metrics::with_local_recorder(&rec, || metrics::counter!("c_total"));
-    let mut cs = [
-        Contender::new("promclient", |n| {
-            two_threads(n, &|_, n| (0..n).for_each(|_| black_box(&ours).inc()));
-        }),
-        Contender::new("prometheus", |n| {
-            two_threads(n, &|_, n| (0..n).for_each(|_| black_box(&prom).inc()));
-        }),
-        Contender::new("prometheus-client", |n| {
-            two_threads(n, &|_, n| {
-                (0..n).for_each(|_| {
-                    black_box(black_box(&pc).inc());
-                })
-            });
-        }),
-        Contender::new("metrics", |n| {
-            two_threads(n, &|_, n| (0..n).for_each(|_| black_box(&m).increment(1)));
-        }),
-    ];
-    let r = alternate(plan, 500_000, &mut cs);
-    let mut rows = vec![row("counter_inc_contended", "ns", &cs, r)];
-    drop(cs);
-    // The same, with our counter for hot paths against the same peers.
     let sharded = promclient::ShardedCounter::new("c_total", "C.").expect("counter");
+    let peers = (
+        prometheus::IntCounter::new("c_total", "C.").expect("counter"),
+        PcCounter::<u64>::default(),
+        recorder(),
+    );
+    // Ours with `Counter`, then with `ShardedCounter`, against the same
+    // peers' shared counters.
+    vec![
+        contended_row(plan, "counter_inc_contended", &|| ours.inc(), &peers),
+        contended_row(
+            plan,
+            "counter_inc_contended_sharded",
+            &|| sharded.inc(),
+            &peers,
+        ),
+    ]
+}
+
+/// Two threads incrementing one counter: ours by `inc`, and the peers'.
+fn contended_row(
+    plan: Plan,
+    workload: &str,
+    inc: &(impl Fn() + Sync),
+    (prom, pc, rec): &(prometheus::IntCounter, PcCounter<u64>, PrometheusRecorder),
+) -> Row {
+    let m = metrics::with_local_recorder(rec, || metrics::counter!("c_total"));
     let mut cs = [
         Contender::new("promclient", |n| {
-            two_threads(n, &|_, n| (0..n).for_each(|_| black_box(&sharded).inc()));
+            two_threads(n, &|_, n| (0..n).for_each(|_| black_box(inc)()));
         }),
         Contender::new("prometheus", |n| {
-            two_threads(n, &|_, n| (0..n).for_each(|_| black_box(&prom).inc()));
+            two_threads(n, &|_, n| (0..n).for_each(|_| black_box(prom).inc()));
         }),
         Contender::new("prometheus-client", |n| {
             two_threads(n, &|_, n| {
                 (0..n).for_each(|_| {
-                    black_box(black_box(&pc).inc());
+                    black_box(black_box(pc).inc());
                 })
             });
         }),
@@ -135,8 +135,7 @@ fn counter_inc_contended(plan: Plan) -> Vec<Row> {
         }),
     ];
     let r = alternate(plan, 500_000, &mut cs);
-    rows.push(row("counter_inc_contended_sharded", "ns", &cs, r));
-    rows
+    row(workload, "ns", &cs, r)
 }
 
 /// The four families of the labeled workloads.

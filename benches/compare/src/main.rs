@@ -15,7 +15,8 @@
 //! and the ratio ours / best peer.
 //!
 //! Peers: `prometheus` 0.14, `prometheus-client` 0.25,
-//! `metrics` 0.24 with `metrics-exporter-prometheus` 0.18. Each is used
+//! `metrics` 0.24 with `metrics-exporter-prometheus` 0.18, `measured`
+//! 0.0.25 (counter, labeled and histogram workloads). Each is used
 //! the way its documentation shows for the job: cached handles for the
 //! unlabeled workloads, the crate's own lookup by label values for the
 //! labeled one.
@@ -26,6 +27,7 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::Barrier;
 use std::time::Instant;
 
+mod measured_peer;
 mod peers;
 mod process;
 

@@ -7,10 +7,10 @@ use prometheus_client::metrics::counter::Counter as PcCounter;
 use prometheus_client::metrics::family::Family as PcFamily;
 use prometheus_client::metrics::histogram::Histogram as PcHistogram;
 
-use crate::{alternate, live_bytes, two_threads, Contender, Plan, Row};
+use crate::{alternate, live_bytes, measured_peer, two_threads, Contender, Plan, Row};
 
 /// The peers, in table order.
-pub const PEERS: [&str; 3] = ["prometheus", "prometheus-client", "metrics"];
+pub const PEERS: [&str; 4] = ["prometheus", "prometheus-client", "metrics", "measured"];
 
 /// A workload: runs its contenders, returns its rows.
 type Workload = fn(Plan) -> Vec<Row>;
@@ -67,6 +67,7 @@ fn counter_inc(plan: Plan) -> Vec<Row> {
     let pc = PcCounter::<u64>::default();
     let rec = recorder();
     let m = metrics::with_local_recorder(&rec, || metrics::counter!("c_total"));
+    let me = measured_peer::counter();
     let mut cs = [
         Contender::new("promclient", |n| {
             (0..n).for_each(|_| black_box(&ours).inc())
@@ -82,6 +83,7 @@ fn counter_inc(plan: Plan) -> Vec<Row> {
         Contender::new("metrics", |n| {
             (0..n).for_each(|_| black_box(&m).increment(1))
         }),
+        Contender::new("measured", |n| (0..n).for_each(|_| black_box(&me).inc())),
     ];
     let r = alternate(plan, 2_000_000, &mut cs);
     vec![row("counter_inc", "ns", &cs, r)]
@@ -94,6 +96,7 @@ fn counter_inc_contended(plan: Plan) -> Vec<Row> {
         prometheus::IntCounter::new("c_total", "C.").expect("counter"),
         PcCounter::<u64>::default(),
         recorder(),
+        measured_peer::counter(),
     );
     // Ours with `Counter`, then with `ShardedCounter`, against the same
     // peers' shared counters.
@@ -113,7 +116,12 @@ fn contended_row(
     plan: Plan,
     workload: &str,
     inc: &(impl Fn() + Sync),
-    (prom, pc, rec): &(prometheus::IntCounter, PcCounter<u64>, PrometheusRecorder),
+    (prom, pc, rec, me): &(
+        prometheus::IntCounter,
+        PcCounter<u64>,
+        PrometheusRecorder,
+        measured::Counter,
+    ),
 ) -> Row {
     let m = metrics::with_local_recorder(rec, || metrics::counter!("c_total"));
     let mut cs = [
@@ -133,6 +141,9 @@ fn contended_row(
         Contender::new("metrics", |n| {
             two_threads(n, &|_, n| (0..n).for_each(|_| black_box(&m).increment(1)));
         }),
+        Contender::new("measured", |n| {
+            two_threads(n, &|_, n| (0..n).for_each(|_| black_box(me).inc()));
+        }),
     ];
     let r = alternate(plan, 500_000, &mut cs);
     row(workload, "ns", &cs, r)
@@ -144,6 +155,7 @@ struct Labeled {
     prom: prometheus::IntCounterVec,
     pc: PcFamily<[(&'static str, &'static str); 2], PcCounter>,
     rec: PrometheusRecorder,
+    me: measured::CounterVec<measured_peer::RequestSet>,
 }
 
 impl Labeled {
@@ -158,6 +170,17 @@ impl Labeled {
             .expect("family"),
             pc: PcFamily::default(),
             rec: recorder(),
+            me: measured_peer::requests(&METHODS, &CODES),
+        }
+    }
+
+    fn measured(&self, from: u64, n: u64) {
+        for i in from..from + n {
+            let (m, c) = combo(i);
+            self.me.inc(measured_peer::Request {
+                method: black_box(m),
+                code: black_box(c),
+            });
         }
     }
 
@@ -206,6 +229,7 @@ fn labeled_counter(plan: Plan) -> Vec<Row> {
         Contender::new("prometheus", |n| l.prom(0, n)),
         Contender::new("prometheus-client", |n| l.pc(0, n)),
         Contender::new("metrics", |n| l.metrics(0, n)),
+        Contender::new("measured", |n| l.measured(0, n)),
     ];
     let r = alternate(plan, 200_000, &mut cs);
     vec![row("labeled_counter", "ns", &cs, r)]
@@ -227,6 +251,9 @@ fn labeled_counter_2threads(plan: Plan) -> Vec<Row> {
         Contender::new("metrics", |n| {
             two_threads(n, &|t, n| l.metrics(t as u64 * 7, n))
         }),
+        Contender::new("measured", |n| {
+            two_threads(n, &|t, n| l.measured(t as u64 * 7, n));
+        }),
     ];
     let r = alternate(plan, 100_000, &mut cs);
     vec![row("labeled_counter_2threads", "ns", &cs, r)]
@@ -239,6 +266,7 @@ fn histogram_observe(plan: Plan) -> Vec<Row> {
     let pc = PcHistogram::new(BUCKETS.iter().copied());
     let rec = recorder();
     let m = metrics::with_local_recorder(&rec, || metrics::histogram!("h"));
+    let me = measured_peer::histogram(BUCKETS);
     let mut rows = Vec::new();
     {
         let mut cs = [
@@ -252,6 +280,7 @@ fn histogram_observe(plan: Plan) -> Vec<Row> {
                 (0..n).for_each(|i| pc.observe(sample(i)))
             }),
             Contender::new("metrics", |n| (0..n).for_each(|i| m.record(sample(i)))),
+            Contender::new("measured", |n| (0..n).for_each(|i| me.observe(sample(i)))),
         ];
         let r = alternate(plan, 1_000_000, &mut cs);
         rows.push(row("histogram_observe", "ns", &cs, r));
@@ -268,6 +297,9 @@ fn histogram_observe(plan: Plan) -> Vec<Row> {
         }),
         Contender::new("metrics", |n| {
             two_threads(n, &|_, n| (0..n).for_each(|i| m.record(sample(i))));
+        }),
+        Contender::new("measured", |n| {
+            two_threads(n, &|_, n| (0..n).for_each(|i| me.observe(sample(i))));
         }),
     ];
     let r = alternate(plan, 250_000, &mut cs);

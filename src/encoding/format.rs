@@ -111,8 +111,14 @@ fn write_float_other(out: &mut impl Out, v: f64) {
         }
     }
 
-    let mut ryu_buf = ryu::Buffer::new();
-    let d = Digits::shortest(v.abs(), &mut ryu_buf);
+    // What an unlimited resource limit reports (2^64, from u64::MAX).
+    if v == UNLIMITED {
+        out.put(b"1.8446744073709552e+19");
+        return;
+    }
+
+    let d = Digits::few_decimals(v.abs())
+        .unwrap_or_else(|| Digits::shortest(v.abs(), &mut ryu::Buffer::new()));
     let digits = d.as_slice();
     // Longest output (`FLOAT_MAX` bytes): sign, 17 digits, '.', 'e',
     // exponent sign, 3 digits.
@@ -308,7 +314,50 @@ struct Digits {
     dp: i32,
 }
 
+/// `u64::MAX as f64`: what limits report for `unlimited`.
+const UNLIMITED: f64 = 18_446_744_073_709_551_616.0;
+
+/// Exact powers of ten tried by [`Digits::few_decimals`]: up to nine
+/// decimals, which covers clock-tick seconds and most configured values.
+const POW10: [f64; 10] = [1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+
 impl Digits {
+    /// The shortest digits of a positive finite non-whole `abs` that has at
+    /// most nine decimals (CPU seconds in clock ticks, start times, most
+    /// configured values), without ryu; `None` for anything else.
+    ///
+    /// For the fewest decimals `k` such that some integer `m` parses back,
+    /// as `m * 10^-k`, to `abs`, `m` is the shortest digits: a whole
+    /// number is never `abs`, and `k + 1` decimals take more digits. Below
+    /// 2^50, `abs * 10^k` is within 1/8 of its exact value, and the
+    /// decimals that parse back to `abs` span at most 1/4 of a unit at
+    /// that scale: so at most one `m` exists, it is `abs * 10^k` rounded,
+    /// and the division (exact operands, correctly rounded, as a parser
+    /// rounds) says whether it parses back.
+    #[inline]
+    fn few_decimals(abs: f64) -> Option<Self> {
+        for (k, &p) in POW10.iter().enumerate().skip(1) {
+            let scaled = abs * p;
+            if scaled >= (1u64 << 50) as f64 {
+                return None;
+            }
+            let m = (scaled + 0.5) as u64;
+            if m as f64 / p == abs {
+                let mut buf = itoa::Buffer::new();
+                let all = buf.format(m).as_bytes();
+                let digits = &all[..all.iter().rposition(|&d| d != b'0').map_or(0, |p| p + 1)];
+                let mut d = Digits {
+                    buf: [b'0'; 17],
+                    nd: digits.len(),
+                    dp: all.len() as i32 - k as i32,
+                };
+                d.buf.get_mut(..digits.len())?.copy_from_slice(digits);
+                return Some(d);
+            }
+        }
+        None
+    }
+
     /// Reads ryu's shortest output back into digits and a decimal point
     /// position. Ryu writes one of `1234.5`, `12340000.0`, `0.0001234`,
     /// `1e16` or `1.234e-7`: at most 17 significant digits, with at most
@@ -770,8 +819,55 @@ mod tests {
         ]
     }
 
+    /// Values with at most twelve decimals, so few_decimals takes some
+    /// and ryu the rest, around the 2^50 bound too.
+    fn few_decimal_f64() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            (1u64..1 << 50, 1i32..13).prop_map(|(m, k)| format!("{m}e-{k}").parse().unwrap()),
+            (1u64..100_000, 1i32..10).prop_map(|(m, k)| format!("{m}e-{k}").parse().unwrap()),
+            ((1u64 << 49)..(1 << 51), 1i32..4)
+                .prop_map(|(m, k)| format!("{m}e-{k}").parse().unwrap()),
+            // A few units in the last place off a short decimal: not it.
+            (1u64..1 << 40, 1i32..10, -3i64..4).prop_map(|(m, k, ulps)| {
+                let v: f64 = format!("{m}e-{k}").parse().unwrap();
+                f64::from_bits(v.to_bits().wrapping_add_signed(ulps))
+            }),
+        ]
+    }
+
+    #[test]
+    fn few_decimals_golden() {
+        for (v, want) in [
+            (0.53, "0.53"),
+            (0.05, "0.05"),
+            (1e-9, "1e-09"),
+            (1.5e-5, "1.5e-05"),
+            (1_795_292_124.14, "1.79529212414e+09"),
+            (123_456.7, "123456.7"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (UNLIMITED, "1.8446744073709552e+19"),
+            (-UNLIMITED, "-1.8446744073709552e+19"),
+        ] {
+            assert_eq!(float(v), want);
+            assert_eq!(go_reference(v), want);
+        }
+        assert!(Digits::few_decimals(0.1 + 0.2).is_none());
+        assert!(Digits::few_decimals(1e-10).is_none());
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        #[test]
+        fn few_decimals_agree_with_ryu(v in few_decimal_f64()) {
+            // Whole values take an earlier path.
+            if let Some(d) = Digits::few_decimals(v).filter(|_| v.fract() != 0.0) {
+                let r = Digits::shortest(v, &mut ryu::Buffer::new());
+                prop_assert_eq!((d.as_slice(), d.dp), (r.as_slice(), r.dp), "{:e}", v);
+            }
+            prop_assert_eq!(float(v), go_reference(v));
+            prop_assert_eq!(float(-v), go_reference(-v));
+        }
 
         #[test]
         fn float_round_trips(v in finite_f64()) {

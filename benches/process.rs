@@ -13,8 +13,8 @@
 //!   held `stat`, `limits` and `net/netstat`, and an `fstat` of `fd`.
 //! - `process/kernel_netstat/1`: `pread` of the held `net/netstat` alone.
 //! - `process/kernel_quiet/1`: what a scrape without network metrics asks
-//!   of the kernel: `getpid`, `times`, `pread` of `statm`, `fstat` of
-//!   `task` and of `fd`, two `getrlimit`.
+//!   of the kernel: `times`, `pread` of `statm`, `fstat` of `task` and of
+//!   `fd`, two `getrlimit` (the pid is cached, see `own_pid`).
 //! - `process/kernel_stat/1`: `pread` of `stat`, which the collector reads
 //!   only once for its own process.
 //! - `process/fstat_bare/{N}`: `fstat` of a held `/proc/self/fd`: the floor
@@ -218,7 +218,6 @@ mod linux {
             let task = open_dir(Path::new("/proc/self/task"));
             group.bench_function(BenchmarkId::new("kernel_quiet", 1), |b| {
                 b.iter(|| {
-                    black_box(std::process::id());
                     black_box(cpu_ticks());
                     pread_all(&statm, &mut buf)
                         + rfs::fstat(&task).expect("fstat").st_nlink as usize

@@ -163,7 +163,7 @@
 //!   `Router::route_service`.
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 // `unsafe` lives in `family/table.rs`, `family/epoch.rs`,
-// `encoding/room.rs`, `process/times.rs` and `histogram/state.rs`, each
+// `encoding/room.rs`, `process/sys.rs` and `histogram/state.rs`, each
 // block with a SAFETY note.
 #![deny(unsafe_code)]
 

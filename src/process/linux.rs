@@ -2,8 +2,8 @@
 //! with one `fstat` or, failing that, `getdents64` into a reused buffer.
 //!
 //! All system calls go through `rustix`'s safe wrappers, except `times`
-//! (`times.rs`, the collector's one `unsafe` call): this file has no
-//! `unsafe`.
+//! and `pthread_atfork` (`sys.rs`, the collector's `unsafe` calls): this
+//! file has no `unsafe`.
 
 use std::io;
 use std::mem::MaybeUninit;
@@ -15,8 +15,10 @@ use rustix::process::{getrlimit, Resource};
 
 use super::{Emit, Failure, Source, Which};
 
-#[path = "times.rs"]
-mod times;
+#[path = "sys.rs"]
+mod sys;
+
+pub(in crate::process) use sys::own_pid;
 
 /// Largest proc file read; a longer one is malformed.
 const MAX_FILE: usize = 1 << 20;
@@ -140,7 +142,7 @@ impl State {
             }
         }
         // Last, so the count includes the files just opened.
-        match self.count_fds(root, pid) {
+        match self.open_fds(root, pid) {
             Ok(n) => emit.value(Which::OpenFds, n as f64),
             Err(f) => emit.fail(f),
         }
@@ -178,10 +180,7 @@ impl State {
     /// count of `task` (two plus the threads). `stat` is read once, for the
     /// start time.
     fn own_usage(&mut self, root: &Path, pid: u32, emit: &mut Emit<'_, '_, '_>) {
-        emit.value(
-            Which::CpuSeconds,
-            times::own_cpu_ticks() as f64 / self.ticks,
-        );
+        emit.value(Which::CpuSeconds, sys::own_cpu_ticks() as f64 / self.ticks);
         match self.read_parsed(root, pid, Source::Statm, parse_statm) {
             Ok((size, resident)) => {
                 emit.value(Which::VirtualBytes, size as f64 * self.page_size);
@@ -232,7 +231,27 @@ impl State {
         }
     }
 
+    /// The descriptor count. The common case (files open for `pid`, a
+    /// procfs that gives the count as the directory's size) is inlined
+    /// around the one `fstat`, the rest called: alternating with a bare
+    /// `fstat` in one process, `ProcessCollector::open_fds` took 1.41x its
+    /// time through the general path's calls, 1.31x to 1.36x so.
+    #[inline]
     pub(super) fn open_fds(&mut self, root: &Path, pid: u32) -> Result<u64, Failure> {
+        if let Some(Handles {
+            pid: open_pid,
+            fds: Some(FdDir { fd, procfs: true }),
+            ..
+        }) = &self.open
+        {
+            if *open_pid == pid {
+                if let Ok(st) = rfs::fstat(fd) {
+                    if st.st_size > 0 {
+                        return Ok(st.st_size as u64);
+                    }
+                }
+            }
+        }
         self.ensure_open(root, pid)?;
         self.count_fds(root, pid)
     }
@@ -734,7 +753,7 @@ mod tests {
         });
         let cpu = settled(|| {
             let st = read_stat();
-            (times::own_cpu_ticks(), st.utime + st.stime)
+            (sys::own_cpu_ticks(), st.utime + st.stime)
         });
         assert_eq!(cpu.0, cpu.1);
         let page = rustix::param::page_size() as u64;

@@ -88,12 +88,23 @@ impl fmt::Debug for PidSource {
 }
 
 impl PidSource {
+    /// Inlined for the own process (a cached pid) and a fixed one; the
+    /// others call out.
+    #[inline]
     fn pid(&self) -> Result<u32, ProcessError> {
         match self {
-            Self::Own => Ok(std::process::id()),
+            Self::Own => Ok(platform::own_pid()),
             Self::Fixed(pid) => Ok(*pid),
+            _ => self.pid_call(),
+        }
+    }
+
+    #[inline(never)]
+    fn pid_call(&self) -> Result<u32, ProcessError> {
+        match self {
             Self::File(path) => read_pid_file(path).map_err(ProcessError::Pid),
             Self::Fn(f) => f().map_err(ProcessError::Pid),
+            Self::Own | Self::Fixed(_) => self.pid(),
         }
     }
 }

@@ -7,6 +7,11 @@ use super::{Emit, Failure};
 
 pub(super) struct State;
 
+/// This process's pid.
+pub(super) fn own_pid() -> u32 {
+    std::process::id()
+}
+
 impl State {
     pub(super) fn new() -> Self {
         Self

@@ -16,7 +16,7 @@
 //!
 //! Peers: `prometheus` 0.14, `prometheus-client` 0.25,
 //! `metrics` 0.24 with `metrics-exporter-prometheus` 0.18, `measured`
-//! 0.0.25 (counter, labeled and histogram workloads). Each is used
+//! 0.0.25 (with `measured-process` 0.0.25 for the process rows). Each is used
 //! the way its documentation shows for the job: cached handles for the
 //! unlabeled workloads, the crate's own lookup by label values for the
 //! labeled one.

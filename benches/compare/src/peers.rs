@@ -367,6 +367,18 @@ fn encode_text(plan: Plan) -> Vec<Row> {
         pc.register(name.clone(), "A histogram family.", c);
     }
     let handle = rec.handle();
+    let mut me = measured_peer::Scrape::new();
+    for f in 0..1000 {
+        me.add_counter(&format!("family_{f}_total"), &values, |i| {
+            (f * 10 + i) as u64
+        });
+    }
+    for f in 0..100 {
+        me.add_histogram(&format!("histogram_{f}_seconds"), &values, BUCKETS, |i| {
+            (0..5).map(|k| sample((f * 10 + i + k) as u64)).collect()
+        });
+    }
+    let mut me_len = 0;
 
     let mut snapshot = promclient::Snapshot::new();
     let mut ours_buf = Vec::new();
@@ -401,17 +413,29 @@ fn encode_text(plan: Plan) -> Vec<Row> {
                 handle.render_to_write(&mut m_buf).expect("render");
             }
         }),
+        Contender::new("measured", |n| {
+            for _ in 0..n {
+                me_len = me.encode("A counter family.", "A histogram family.");
+            }
+        }),
     ];
     let r = alternate(plan, 5, &mut cs);
     drop(cs);
     eprintln!(
-        "  encode_text output bytes: promclient {}, prometheus {}, prometheus-client {}, metrics {}",
+        "  encode_text output bytes: promclient {}, prometheus {}, prometheus-client {}, metrics {}, measured {}",
         ours_buf.len(),
         prom_buf.len(),
         pc_buf.len(),
-        m_buf.len()
+        m_buf.len(),
+        me_len
     );
-    let names = ["promclient", "prometheus", "prometheus-client", "metrics"];
+    let names = [
+        "promclient",
+        "prometheus",
+        "prometheus-client",
+        "metrics",
+        "measured",
+    ];
     vec![Row {
         workload: "encode_text".into(),
         unit: "us",
@@ -467,7 +491,14 @@ fn high_cardinality_insert(plan: Plan) -> Vec<Row> {
         drop(kept);
         bytes as f64 / NEW_SERIES as f64
     }
-    let bytes = [retained(ours), retained(prom), retained(pc), retained(m)];
+    let me = || measured_peer::high_cardinality(&values);
+    let bytes = [
+        retained(ours),
+        retained(prom),
+        retained(pc),
+        retained(m),
+        retained(me),
+    ];
     // Alternating as `alternate` does, with the drop of each family (all
     // its series freed) left out of the time.
     fn timed<T>(build: &impl Fn() -> T) -> f64 {
@@ -478,15 +509,16 @@ fn high_cardinality_insert(plan: Plan) -> Vec<Row> {
         ns
     }
     let slots = plan.slots.min(11);
-    let mut samples: [Vec<f64>; 4] = Default::default();
+    let mut samples: [Vec<f64>; 5] = Default::default();
     for slot in 0..=slots {
-        for k in 0..4 {
-            let i = (k + slot) % 4;
+        for k in 0..5 {
+            let i = (k + slot) % 5;
             let ns = match i {
                 0 => timed(&ours),
                 1 => timed(&prom),
                 2 => timed(&pc),
-                _ => timed(&m),
+                3 => timed(&m),
+                _ => timed(&me),
             };
             // The first round warms up.
             if slot > 0 {
@@ -495,7 +527,13 @@ fn high_cardinality_insert(plan: Plan) -> Vec<Row> {
         }
     }
     let r: Vec<f64> = samples.into_iter().map(crate::median).collect();
-    let names = ["promclient", "prometheus", "prometheus-client", "metrics"];
+    let names = [
+        "promclient",
+        "prometheus",
+        "prometheus-client",
+        "metrics",
+        "measured",
+    ];
     vec![
         Row {
             workload: "high_cardinality_insert".into(),

@@ -1,7 +1,9 @@
-//! `process_collect`: a gather of a registry holding only the process
-//! collector, at 100 and at as many open descriptors as the hard limit
-//! allows. Ours runs with the network metrics off (no peer reads
-//! `net/netstat`); `prometheus` is the only peer with a process collector.
+//! `process_collect`: one scrape (gather and text encode into a reused
+//! buffer) of a registry holding only the process collector, at 100 and at
+//! as many open descriptors as the hard limit allows. Ours runs with the
+//! network metrics off (no peer reads `net/netstat`). The peers with a
+//! process collector: `prometheus` (its `process` feature) and `measured`
+//! (the `measured-process` crate, which gathers and encodes in one call).
 
 use std::fs::File;
 
@@ -43,7 +45,11 @@ pub fn process_collect(plan: Plan) -> Vec<Row> {
         prometheus::process_collector::ProcessCollector::for_self(),
     ))
     .expect("register");
+    let me = crate::measured_peer::Process::new();
     let mut snapshot = promclient::Snapshot::new();
+    let (mut ours_buf, mut prom_buf) = (Vec::new(), Vec::new());
+    let mut me_enc = measured::text::BufferedTextEncoder::new();
+    let encoder = prometheus::TextEncoder::new();
 
     let mut rows = Vec::new();
     let mut held: Vec<File> = Vec::new();
@@ -58,11 +64,21 @@ pub fn process_collect(plan: Plan) -> Vec<Row> {
             Contender::new("promclient", |n| {
                 for _ in 0..n {
                     ours.gather_into(&mut snapshot).expect("gather");
+                    ours_buf.clear();
+                    promclient::encoding::text::encode(&snapshot, &mut ours_buf).expect("encode");
                 }
             }),
             Contender::new("prometheus", |n| {
                 for _ in 0..n {
-                    std::hint::black_box(prom.gather());
+                    let families = prom.gather();
+                    prom_buf.clear();
+                    prometheus::Encoder::encode(&encoder, &families, &mut prom_buf)
+                        .expect("encode");
+                }
+            }),
+            Contender::new("measured", |n| {
+                for _ in 0..n {
+                    std::hint::black_box(crate::measured_peer::process_scrape(&me, &mut me_enc));
                 }
             }),
         ];
@@ -70,7 +86,11 @@ pub fn process_collect(plan: Plan) -> Vec<Row> {
         rows.push(Row {
             workload: format!("process_collect_{fds}fds"),
             unit: "us",
-            figures: vec![("promclient", r[0] / 1e3), ("prometheus", r[1] / 1e3)],
+            figures: vec![
+                ("promclient", r[0] / 1e3),
+                ("prometheus", r[1] / 1e3),
+                ("measured", r[2] / 1e3),
+            ],
         });
     }
     rows

@@ -155,6 +155,10 @@ impl FamilyMember for Counter {
     fn write_value(&self, slot: &mut Value) {
         write_counter(slot, self.value(), self.0.created);
     }
+
+    fn touch_value(&self) -> u64 {
+        self.0.core.int.load(Ordering::Relaxed)
+    }
 }
 
 /// Adds `v` to a counter: a whole value through `inc_by`, anything else

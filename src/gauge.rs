@@ -153,4 +153,8 @@ impl FamilyMember for Gauge {
     fn write_value(&self, slot: &mut Value) {
         *slot = Value::Gauge(self.value());
     }
+
+    fn touch_value(&self) -> u64 {
+        self.0.core.load(Ordering::Relaxed)
+    }
 }

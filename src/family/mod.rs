@@ -81,6 +81,13 @@ pub trait FamilyMember: Clone + Collector + sealed::Sealed {
     fn update_value(&self, slot: &mut Value) {
         self.write_value(slot);
     }
+
+    /// Loads the word [`FamilyMember::update_value`] reads first, for
+    /// [`touch_values`].
+    #[doc(hidden)]
+    fn touch_value(&self) -> u64 {
+        0
+    }
 }
 
 impl sealed::Sealed for crate::Counter {}
@@ -455,8 +462,12 @@ impl<M: FamilyMember, const N: usize> Collector for Family<M, N> {
         debug_assert_eq!(run.len(), children.len());
         if run.labels_current() {
             // The common case: only values changed since the last gather.
-            for (i, child) in children.iter().enumerate() {
-                child.update_value(run.value(i));
+            for (c, chunk) in children.chunks(TOUCH_CHUNK).enumerate() {
+                let base = c * TOUCH_CHUNK;
+                touch_values(chunk);
+                for (i, child) in chunk.iter().enumerate() {
+                    child.update_value(run.value(base + i));
+                }
             }
         } else {
             for (c, chunk) in children.chunks(TOUCH_CHUNK).enumerate() {
@@ -492,6 +503,20 @@ fn touch<'a, M: FamilyMember>(children: &[M], slot: impl Fn(usize) -> &'a [Label
             acc ^= usize::from(v.as_bytes().first().copied().unwrap_or(0));
         }
         acc ^= slot(i).first().map_or(0, |l| l.value.len());
+    }
+    std::hint::black_box(acc);
+}
+
+/// Loads each child's value in one tight loop before the values are
+/// copied: children are scattered in memory (each a cache miss once a
+/// scrape's output has evicted them), and with nothing between the loads
+/// the CPU keeps all of them in flight, where the copy loop's stores and
+/// branches let it overlap only a few.
+#[inline]
+fn touch_values<M: FamilyMember>(children: &[M]) {
+    let mut acc = 0u64;
+    for c in children {
+        acc ^= c.touch_value();
     }
     std::hint::black_box(acc);
 }

@@ -2,8 +2,8 @@
 //! with one `fstat` or, failing that, `getdents64` into a reused buffer.
 //!
 //! All system calls go through `rustix`'s safe wrappers, except `times`
-//! and `pthread_atfork` (`sys.rs`, the collector's `unsafe` calls): this
-//! file has no `unsafe`.
+//! and the wipe-on-fork page of the cached pid (`sys.rs`, the collector's
+//! `unsafe` calls): this file has no `unsafe`.
 
 use std::io;
 use std::mem::MaybeUninit;
@@ -245,10 +245,16 @@ impl State {
         }) = &self.open
         {
             if *open_pid == pid {
-                if let Ok(st) = rfs::fstat(fd) {
-                    if st.st_size > 0 {
-                        return Ok(st.st_size as u64);
+                match rfs::fstat(fd) {
+                    Ok(st) if st.st_size > 0 => return Ok(st.st_size as u64),
+                    // A kernel before 6.2: read the entries, with no
+                    // second `fstat`.
+                    Ok(_) => {
+                        if let Ok(n) = count_entries(fd, dents_buf(&mut self.dents)) {
+                            return Ok(n);
+                        }
                     }
+                    Err(_) => {}
                 }
             }
         }
@@ -380,10 +386,7 @@ impl State {
                 return Ok(size as u64);
             }
         }
-        if self.dents.is_empty() {
-            self.dents.resize(DENTS_BUF, MaybeUninit::uninit());
-        }
-        count_entries(&dir.fd, &mut self.dents)
+        count_entries(&dir.fd, dents_buf(&mut self.dents))
     }
 
     /// The process's start time, computed once per process.
@@ -447,6 +450,14 @@ fn open_at(dir: &OwnedFd, path: &str, extra: OFlags) -> io::Result<OwnedFd> {
 /// A short read ends the file: proc files give their whole content to a
 /// read with room for it, regular files stop short only at their end, and
 /// stopping there saves a second system call per file.
+/// The `getdents64` buffer, allocated at its first use.
+fn dents_buf(dents: &mut Vec<MaybeUninit<u8>>) -> &mut [MaybeUninit<u8>] {
+    if dents.is_empty() {
+        dents.resize(DENTS_BUF, MaybeUninit::uninit());
+    }
+    dents
+}
+
 fn read_whole(fd: &OwnedFd, buf: &mut Vec<u8>) -> io::Result<usize> {
     if buf.len() < FIRST_BUF {
         buf.resize(FIRST_BUF, 0);

@@ -3,11 +3,13 @@
 //! - `times(2)`: the calling process's user and system CPU time in clock
 //!   ticks, the numbers `<pid>/stat` prints as utime and stime, at a tenth
 //!   of the cost;
-//! - `pthread_atfork(3)`: a handler that forgets the cached pid in a forked
-//!   child, so [`own_pid`] needs no `getpid` system call per scrape.
+//! - `mmap(2)` and `madvise(MADV_WIPEONFORK)`: a page the kernel zeroes in
+//!   every child a fork creates, where [`own_pid`] caches the pid, so a
+//!   scrape needs no `getpid` system call.
 #![allow(unsafe_code)]
 
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 
 /// utime + stime of the calling process (all its threads), in clock ticks.
 pub(super) fn own_cpu_ticks() -> u64 {
@@ -24,79 +26,91 @@ pub(super) fn own_cpu_ticks() -> u64 {
     (t.tms_utime as u64).saturating_add(t.tms_stime as u64)
 }
 
-/// This process's pid with [`CACHED`] set, or 0 when not known (never
-/// asked, or forgotten in a forked child).
-static OWN_PID: AtomicU64 = AtomicU64::new(0);
-const CACHED: u64 = 1 << 32;
-
-/// Whether the fork handler is registered: [`UNREGISTERED`],
-/// [`REGISTERING`] (by some thread, maybe one that a fork left behind) or
-/// [`REGISTERED`].
-static FORK_HANDLER: AtomicU8 = AtomicU8::new(UNREGISTERED);
-const UNREGISTERED: u8 = 0;
-const REGISTERING: u8 = 1;
-const REGISTERED: u8 = 2;
-
-/// Runs in the child of every `fork` after registration, before `fork`
-/// returns there: the child has a pid of its own.
-extern "C" fn forget_pid_in_child() {
-    OWN_PID.store(0, Ordering::Relaxed);
-}
+/// The page holding the cached pid (0: not known yet), once mapped and
+/// marked wipe-on-fork; null before, or for good if that failed.
+static PID_PAGE: AtomicPtr<AtomicU32> = AtomicPtr::new(ptr::null_mut());
+/// Mapping or marking the page failed (a kernel before 4.14): every call
+/// asks the kernel.
+static NO_PID_PAGE: AtomicBool = AtomicBool::new(false);
 
 /// This process's pid, as `getpid` returns it, without a system call once
 /// known.
 ///
-/// The pid is cached only after the fork handler is registered; the handler
-/// clears the cache in every child that `fork` (glibc's, musl's; the ones
-/// that run `pthread_atfork` handlers) creates from then on, so a child
-/// never reports its parent's pid. A child made by a raw `clone` system
-/// call that does not run fork handlers (`vfork` and `posix_spawn` children
-/// run no Rust code before `exec`) would keep the parent's pid until it
-/// execs: such callers can pass `pid_fn(|| Ok(std::process::id()))`.
+/// The pid is cached in a page marked `MADV_WIPEONFORK`, which the kernel
+/// hands to every child of a fork zero-filled, whatever made the fork
+/// (`fork`, `clone` without `CLONE_VM`, with or without `pthread_atfork`
+/// handlers), so a child never reports its parent's pid. (A
+/// `pthread_atfork` handler would not do: glibc skips handlers registered
+/// while another thread is inside `fork`.) Without the page (kernels
+/// before 4.14), every call asks the kernel.
 #[inline]
 pub(in crate::process) fn own_pid() -> u32 {
-    // Acquire: a cached pid was stored after the handler was registered,
-    // so a fork that copies it also runs the handler.
-    let cached = OWN_PID.load(Ordering::Acquire);
-    if cached & CACHED != 0 {
-        return cached as u32;
+    let page = PID_PAGE.load(Ordering::Acquire);
+    if !page.is_null() {
+        // SAFETY: a non-null `PID_PAGE` points to the start of a mapped,
+        // readable and writable page, aligned for an `AtomicU32`, that is
+        // never unmapped (see `pid_page`).
+        let cached = unsafe { &*page }.load(Ordering::Relaxed);
+        if cached != 0 {
+            return cached;
+        }
     }
-    own_pid_uncached()
+    own_pid_uncached(page)
 }
 
 #[cold]
-fn own_pid_uncached() -> u32 {
+fn own_pid_uncached(page: *mut AtomicU32) -> u32 {
     let pid = std::process::id();
-    if fork_handler_registered() {
-        OWN_PID.store(CACHED | u64::from(pid), Ordering::Release);
+    let page = if page.is_null() { pid_page() } else { page };
+    if !page.is_null() {
+        // SAFETY: as in `own_pid`. (A pid is never 0, which means "not
+        // known".)
+        unsafe { &*page }.store(pid, Ordering::Relaxed);
     }
     pid
 }
 
-/// Registers [`forget_pid_in_child`] once; whether it is registered. A
-/// thread that finds another one registering (or a child forked while a
-/// thread registered, whose state stays `REGISTERING`) just does not cache.
-fn fork_handler_registered() -> bool {
-    match FORK_HANDLER.compare_exchange(
-        UNREGISTERED,
-        REGISTERING,
-        Ordering::Acquire,
-        Ordering::Acquire,
-    ) {
-        Ok(_) => {
-            // SAFETY: the handler is an `extern "C" fn` without arguments
-            // that only stores to an atomic, which is async-signal-safe as
-            // a child handler in a multithreaded process must be. It is
-            // code of this object, which outlives the registration: glibc
-            // removes a shared object's handlers when it is unloaded. No
-            // prepare or parent handler is passed.
-            let rc = unsafe { libc::pthread_atfork(None, None, Some(forget_pid_in_child)) };
-            let state = if rc == 0 { REGISTERED } else { UNREGISTERED };
-            FORK_HANDLER.store(state, Ordering::Release);
-            rc == 0
-        }
-        Err(state) => state == REGISTERED,
+/// Maps and marks the wipe-on-fork page and publishes it; null if that
+/// fails. The page is marked before it is published and before a pid is
+/// stored in it, so a fork at any point of this leaves the child either
+/// no page or a zeroed one.
+fn pid_page() -> *mut AtomicU32 {
+    if NO_PID_PAGE.load(Ordering::Relaxed) {
+        return ptr::null_mut();
     }
+    let len = rustix::param::page_size();
+    // SAFETY: an anonymous private mapping at an address the kernel picks
+    // touches no existing memory; the result is checked below.
+    let p = unsafe {
+        libc::mmap(
+            ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        NO_PID_PAGE.store(true, Ordering::Relaxed);
+        return ptr::null_mut();
+    }
+    // SAFETY: `p` is the page just mapped, `len` bytes long, owned here.
+    let marked = unsafe { libc::madvise(p, len, libc::MADV_WIPEONFORK) } == 0;
+    let page = p.cast::<AtomicU32>();
+    let won = marked
+        && PID_PAGE
+            .compare_exchange(ptr::null_mut(), page, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+    if won {
+        return page;
+    }
+    // SAFETY: the page was never published, so nothing else refers to it.
+    unsafe { libc::munmap(p, len) };
+    if !marked {
+        NO_PID_PAGE.store(true, Ordering::Relaxed);
+    }
+    PID_PAGE.load(Ordering::Acquire)
 }
 
 #[cfg(test)]
@@ -104,11 +118,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn own_pid_is_getpid_and_cached() {
+        assert_eq!(own_pid(), std::process::id());
+        assert_eq!(own_pid(), std::process::id());
+        let page = PID_PAGE.load(Ordering::Acquire);
+        assert!(
+            !page.is_null(),
+            "no wipe-on-fork page (kernel before 4.14?)"
+        );
+        // SAFETY: as in `own_pid`.
+        assert_eq!(
+            unsafe { &*page }.load(Ordering::Relaxed),
+            std::process::id()
+        );
+    }
+
+    #[test]
     fn forked_child_reports_its_own_pid() {
         let parent = own_pid();
         assert_eq!(parent, std::process::id());
+        let page = PID_PAGE.load(Ordering::Acquire);
+        assert!(
+            !page.is_null(),
+            "no wipe-on-fork page (kernel before 4.14?)"
+        );
+        // SAFETY: as in `own_pid`.
+        assert_eq!(
+            unsafe { &*page }.load(Ordering::Relaxed),
+            parent,
+            "pid not cached"
+        );
         // SAFETY: until it exits, the child only calls async-signal-safe
-        // functions: atomic loads and stores, `getpid` and `_exit`.
+        // functions: atomic loads and stores on the existing page,
+        // `getpid` and `_exit`.
         let child = unsafe { libc::fork() };
         if child == 0 {
             // SAFETY: `getpid` has no preconditions.
@@ -130,16 +172,5 @@ mod tests {
             "the child saw its parent's pid"
         );
         assert_eq!(own_pid(), parent);
-    }
-
-    #[test]
-    fn own_pid_is_getpid_and_cached() {
-        assert_eq!(own_pid(), std::process::id());
-        assert_eq!(own_pid(), std::process::id());
-        assert_eq!(FORK_HANDLER.load(Ordering::Acquire), REGISTERED);
-        assert_eq!(
-            OWN_PID.load(Ordering::Acquire),
-            CACHED | u64::from(std::process::id())
-        );
     }
 }

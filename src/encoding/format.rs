@@ -317,45 +317,47 @@ struct Digits {
 /// `u64::MAX as f64`: what limits report for `unlimited`.
 const UNLIMITED: f64 = 18_446_744_073_709_551_616.0;
 
-/// Exact powers of ten tried by [`Digits::few_decimals`]: up to nine
-/// decimals, which covers clock-tick seconds and most configured values.
+/// Exact powers of ten for [`Digits::few_decimals`]: up to nine decimals,
+/// which covers clock-tick seconds and most configured values.
 const POW10: [f64; 10] = [1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
 
 impl Digits {
     /// The shortest digits of a positive finite non-whole `abs` that has at
-    /// most nine decimals (CPU seconds in clock ticks, start times, most
-    /// configured values), without ryu; `None` for anything else.
+    /// most `k` decimals, `k` the most (up to nine) that keep `abs * 10^k`
+    /// below 2^50 (CPU seconds in clock ticks, start times, most configured
+    /// values), without ryu; `None` for anything else, after one division.
     ///
-    /// For the fewest decimals `k` such that some integer `m` parses back,
-    /// as `m * 10^-k`, to `abs`, `m` is the shortest digits: a whole
-    /// number is never `abs`, and `k + 1` decimals take more digits. Below
-    /// 2^50, `abs * 10^k` is within 1/8 of its exact value, and the
-    /// decimals that parse back to `abs` span at most 1/4 of a unit at
-    /// that scale: so at most one `m` exists, it is `abs * 10^k` rounded,
-    /// and the division (exact operands, correctly rounded, as a parser
-    /// rounds) says whether it parses back.
+    /// Below 2^50, `abs * 10^k` is within 1/16 of its exact value, and the
+    /// decimals that parse back to `abs` span at most 1/4 of a unit at that
+    /// scale: so at most one integer `m` has `m * 10^-k` parse back to
+    /// `abs`, it is `abs * 10^k` rounded, and the division (exact operands,
+    /// correctly rounded, as a parser rounds) says whether it does. Any
+    /// shorter decimal with `j < k` decimals is that same `m` with
+    /// `k - j` trailing zeros, so `m`'s digits without their trailing zeros
+    /// are the shortest (a whole number is never `abs`).
     #[inline]
     fn few_decimals(abs: f64) -> Option<Self> {
-        for (k, &p) in POW10.iter().enumerate().skip(1) {
-            let scaled = abs * p;
-            if scaled >= (1u64 << 50) as f64 {
-                return None;
-            }
-            let m = (scaled + 0.5) as u64;
-            if m as f64 / p == abs {
-                let mut buf = itoa::Buffer::new();
-                let all = buf.format(m).as_bytes();
-                let digits = &all[..all.iter().rposition(|&d| d != b'0').map_or(0, |p| p + 1)];
-                let mut d = Digits {
-                    buf: [b'0'; 17],
-                    nd: digits.len(),
-                    dp: all.len() as i32 - k as i32,
-                };
-                d.buf.get_mut(..digits.len())?.copy_from_slice(digits);
-                return Some(d);
-            }
+        const LIMIT: f64 = (1u64 << 50) as f64;
+        let mut k = POW10.len() - 1;
+        let mut scaled = abs * POW10[k];
+        while scaled >= LIMIT {
+            k = k.checked_sub(1).filter(|&k| k > 0)?;
+            scaled = abs * POW10[k];
         }
-        None
+        let m = (scaled + 0.5) as u64;
+        if m as f64 / POW10[k] != abs {
+            return None;
+        }
+        let mut buf = itoa::Buffer::new();
+        let all = buf.format(m).as_bytes();
+        let digits = &all[..all.iter().rposition(|&d| d != b'0').map_or(0, |p| p + 1)];
+        let mut d = Digits {
+            buf: [b'0'; 17],
+            nd: digits.len(),
+            dp: all.len() as i32 - k as i32,
+        };
+        d.buf.get_mut(..digits.len())?.copy_from_slice(digits);
+        Some(d)
     }
 
     /// Reads ryu's shortest output back into digits and a decimal point
@@ -850,6 +852,9 @@ mod tests {
         ] {
             assert_eq!(float(v), want);
             assert_eq!(go_reference(v), want);
+        }
+        for v in [0.53, 0.05, 1e-9, 1_795_292_124.14, 123_456.7] {
+            assert!(Digits::few_decimals(v).is_some(), "{v}");
         }
         assert!(Digits::few_decimals(0.1 + 0.2).is_none());
         assert!(Digits::few_decimals(1e-10).is_none());

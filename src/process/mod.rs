@@ -39,8 +39,11 @@
 //! procfs. On older kernels and other file systems it falls back to
 //! `getdents64` into a reused buffer, counting entries: time grows with the
 //! number of descriptors, memory and allocations do not.
-//! Nothing is ever allocated per descriptor. `benches/process.rs` has the
-//! figures.
+//! Nothing is ever allocated per descriptor. The own pid is cached in a
+//! page the kernel zeroes in forked children (`MADV_WIPEONFORK`), so a
+//! scrape makes no `getpid` call and a child never reports its parent.
+//! A scrape without network metrics takes about 1.5 us beyond the system
+//! calls it makes; `benches/process.rs` has the figures.
 //!
 //! The network metrics cost what the kernel takes to print `net/netstat`
 //! (tens of microseconds); switch them off with

@@ -117,37 +117,29 @@ fn pid_page() -> *mut AtomicU32 {
 mod tests {
     use super::*;
 
-    #[test]
-    fn own_pid_is_getpid_and_cached() {
-        assert_eq!(own_pid(), std::process::id());
-        assert_eq!(own_pid(), std::process::id());
+    /// The pid in the wipe-on-fork page, which must exist.
+    fn cached_pid() -> u32 {
         let page = PID_PAGE.load(Ordering::Acquire);
         assert!(
             !page.is_null(),
             "no wipe-on-fork page (kernel before 4.14?)"
         );
         // SAFETY: as in `own_pid`.
-        assert_eq!(
-            unsafe { &*page }.load(Ordering::Relaxed),
-            std::process::id()
-        );
+        unsafe { &*page }.load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn own_pid_is_getpid_and_cached() {
+        assert_eq!(own_pid(), std::process::id());
+        assert_eq!(own_pid(), std::process::id());
+        assert_eq!(cached_pid(), std::process::id());
     }
 
     #[test]
     fn forked_child_reports_its_own_pid() {
         let parent = own_pid();
         assert_eq!(parent, std::process::id());
-        let page = PID_PAGE.load(Ordering::Acquire);
-        assert!(
-            !page.is_null(),
-            "no wipe-on-fork page (kernel before 4.14?)"
-        );
-        // SAFETY: as in `own_pid`.
-        assert_eq!(
-            unsafe { &*page }.load(Ordering::Relaxed),
-            parent,
-            "pid not cached"
-        );
+        assert_eq!(cached_pid(), parent, "pid not cached");
         // SAFETY: until it exits, the child only calls async-signal-safe
         // functions: atomic loads and stores on the existing page,
         // `getpid` and `_exit`.

@@ -54,6 +54,29 @@ fn row(workload: &str, unit: &'static str, cs: &[Contender<'_>], figures: Vec<f6
     }
 }
 
+/// One scrape of our registry: gather into the kept snapshot, text into
+/// the kept buffer.
+pub fn scrape_ours(
+    registry: &promclient::Registry,
+    snapshot: &mut promclient::Snapshot,
+    out: &mut Vec<u8>,
+) {
+    registry.gather_into(snapshot).expect("gather");
+    out.clear();
+    promclient::encoding::text::encode(snapshot, out).expect("encode");
+}
+
+/// One scrape of a `prometheus` registry into the kept buffer.
+pub fn scrape_prometheus(
+    registry: &prometheus::Registry,
+    encoder: &prometheus::TextEncoder,
+    out: &mut Vec<u8>,
+) {
+    let families = registry.gather();
+    out.clear();
+    prometheus::Encoder::encode(encoder, &families, out).expect("encode");
+}
+
 fn recorder() -> PrometheusRecorder {
     PrometheusBuilder::new()
         .set_buckets(&BUCKETS)
@@ -389,16 +412,12 @@ fn encode_text(plan: Plan) -> Vec<Row> {
     let mut cs = [
         Contender::new("promclient", |n| {
             for _ in 0..n {
-                ours.gather_into(&mut snapshot).expect("gather");
-                ours_buf.clear();
-                promclient::encoding::text::encode(&snapshot, &mut ours_buf).expect("encode");
+                scrape_ours(&ours, &mut snapshot, &mut ours_buf);
             }
         }),
         Contender::new("prometheus", |n| {
             for _ in 0..n {
-                let families = prom.gather();
-                prom_buf.clear();
-                prometheus::Encoder::encode(&encoder, &families, &mut prom_buf).expect("encode");
+                scrape_prometheus(&prom, &encoder, &mut prom_buf);
             }
         }),
         Contender::new("prometheus-client", |n| {

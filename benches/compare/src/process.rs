@@ -7,6 +7,7 @@
 
 use std::fs::File;
 
+use crate::peers::{scrape_ours, scrape_prometheus};
 use crate::{alternate, Contender, Plan, Row};
 
 /// Raises the soft limit on open files to the hard one; returns it.
@@ -63,17 +64,12 @@ pub fn process_collect(plan: Plan) -> Vec<Row> {
         let mut cs = [
             Contender::new("promclient", |n| {
                 for _ in 0..n {
-                    ours.gather_into(&mut snapshot).expect("gather");
-                    ours_buf.clear();
-                    promclient::encoding::text::encode(&snapshot, &mut ours_buf).expect("encode");
+                    scrape_ours(&ours, &mut snapshot, &mut ours_buf);
                 }
             }),
             Contender::new("prometheus", |n| {
                 for _ in 0..n {
-                    let families = prom.gather();
-                    prom_buf.clear();
-                    prometheus::Encoder::encode(&encoder, &families, &mut prom_buf)
-                        .expect("encode");
+                    scrape_prometheus(&prom, &encoder, &mut prom_buf);
                 }
             }),
             Contender::new("measured", |n| {

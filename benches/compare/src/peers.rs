@@ -11,6 +11,15 @@ use crate::{alternate, live_bytes, measured_peer, two_threads, Contender, Plan, 
 
 /// The peers, in table order.
 pub const PEERS: [&str; 4] = ["prometheus", "prometheus-client", "metrics", "measured"];
+/// Ours first, then [`PEERS`]: the order of the workloads that run all of
+/// them as a fixed list.
+const CONTENDERS: [&str; 5] = [
+    "promclient",
+    "prometheus",
+    "prometheus-client",
+    "metrics",
+    "measured",
+];
 
 /// A workload: runs its contenders, returns its rows.
 type Workload = fn(Plan) -> Vec<Row>;
@@ -448,13 +457,7 @@ fn encode_text(plan: Plan) -> Vec<Row> {
         m_buf.len(),
         me_len
     );
-    let names = [
-        "promclient",
-        "prometheus",
-        "prometheus-client",
-        "metrics",
-        "measured",
-    ];
+    let names = CONTENDERS;
     vec![Row {
         workload: "encode_text".into(),
         unit: "us",
@@ -546,13 +549,7 @@ fn high_cardinality_insert(plan: Plan) -> Vec<Row> {
         }
     }
     let r: Vec<f64> = samples.into_iter().map(crate::median).collect();
-    let names = [
-        "promclient",
-        "prometheus",
-        "prometheus-client",
-        "metrics",
-        "measured",
-    ];
+    let names = CONTENDERS;
     vec![
         Row {
             workload: "high_cardinality_insert".into(),

@@ -492,9 +492,8 @@ const TOUCH_CHUNK: usize = 16;
 /// Loads each child, its label value bytes and the labels of its slot in
 /// one tight loop before a run's labels are written: children and label
 /// vectors are scattered in memory, and independent loads let the CPU
-/// overlap their cache misses. (Only when labels are written: a gather
-/// that finds them in place just loads each child's value, and those loads
-/// are independent already.)
+/// overlap their cache misses. (When the labels are in place already,
+/// [`touch_values`] loads just the values.)
 #[inline]
 fn touch<'a, M: FamilyMember>(children: &[M], slot: impl Fn(usize) -> &'a [LabelPair]) {
     let mut acc = 0usize;
@@ -511,7 +510,9 @@ fn touch<'a, M: FamilyMember>(children: &[M], slot: impl Fn(usize) -> &'a [Label
 /// copied: children are scattered in memory (each a cache miss once a
 /// scrape's output has evicted them), and with nothing between the loads
 /// the CPU keeps all of them in flight, where the copy loop's stores and
-/// branches let it overlap only a few.
+/// branches let it overlap only a few. Alternating against the loop
+/// without it, gather of the 11,000-series bench registry took 5-8% less
+/// (25th percentiles, three runs of 40-80 slots).
 #[inline]
 fn touch_values<M: FamilyMember>(children: &[M]) {
     let mut acc = 0u64;

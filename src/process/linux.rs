@@ -621,46 +621,72 @@ pub(super) struct NetstatLayout {
 /// names line started and what it said: when it is found there again,
 /// unchanged, the values line is walked only up to the two columns
 /// wanted (a parse took about 4,900 instructions walking every word of
-/// both lines, now about 1,200). A values line shorter than those columns
-/// is malformed; values past them are not looked at.
+/// both lines, now about 1,100). A values line shorter than those columns,
+/// or without its newline, is malformed; values past them are not looked
+/// at. A failed parse forgets the layout.
 fn parse_netstat(b: &[u8], layout: &mut NetstatLayout) -> Result<(f64, f64), &'static str> {
+    let parsed = parse_netstat_with(b, layout);
+    if parsed.is_err() {
+        // Search afresh next time.
+        *layout = NetstatLayout::default();
+    }
+    parsed
+}
+
+fn parse_netstat_with(b: &[u8], layout: &mut NetstatLayout) -> Result<(f64, f64), &'static str> {
     const TAG: &[u8] = b"IpExt:";
     let starts_line = |i: usize| i == 0 || b.get(i - 1) == Some(&b'\n');
-    let at = layout.at;
-    let at = if b.get(at..).is_some_and(|r| r.starts_with(TAG)) && starts_line(at) {
-        at
+    // The kept place counts only with the kept names there: the values
+    // line starts with the tag too.
+    let names_at = |at: usize| {
+        let names = &layout.names;
+        !names.is_empty()
+            && starts_line(at)
+            && b.get(at..).is_some_and(|r| {
+                r.strip_prefix(TAG)
+                    .is_some_and(|r| r.starts_with(names) && r.get(names.len()) == Some(&b'\n'))
+            })
+    };
+    let at = if names_at(layout.at) {
+        layout.at
     } else {
-        b.windows(TAG.len())
+        let at = b
+            .windows(TAG.len())
             .enumerate()
             .find(|&(i, w)| w == TAG && starts_line(i))
             .map(|(i, _)| i)
-            .ok_or("no IpExt lines")?
+            .ok_or("no IpExt lines")?;
+        if !names_at(at) {
+            let rest = &b[at + TAG.len()..];
+            let names = &rest[..rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len())];
+            let column = |want: &[u8]| names_position(names, want);
+            layout.columns = (
+                column(b"InOctets").ok_or("no IpExt InOctets")?,
+                column(b"OutOctets").ok_or("no IpExt OutOctets")?,
+            );
+            layout.names.clear();
+            layout.names.extend_from_slice(names);
+        }
+        at
     };
     layout.at = at;
-    let rest = &b[at + TAG.len()..];
-    let cached = &layout.names;
-    let same =
-        !cached.is_empty() && rest.starts_with(cached) && rest.get(cached.len()) == Some(&b'\n');
-    if !same {
-        let end = rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len());
-        let names = &rest[..end];
-        let column = |want: &[u8]| names_position(names, want);
-        layout.columns = (
-            column(b"InOctets").ok_or("no IpExt InOctets")?,
-            column(b"OutOctets").ok_or("no IpExt OutOctets")?,
-        );
-        layout.names.clear();
-        layout.names.extend_from_slice(names);
-    }
-    let values = rest
+    let values = b[at + TAG.len()..]
         .get(layout.names.len()..)
         .and_then(|r| r.strip_prefix(b"\n"))
         .and_then(|r| r.strip_prefix(TAG))
         .ok_or("IpExt names without values")?;
+    // A line cut short would cut the last number short too.
+    let end = values
+        .iter()
+        .position(|&c| c == b'\n')
+        .ok_or("IpExt values without a line end")?;
     let (rx_col, tx_col) = layout.columns;
     let mut rx = None;
     let mut tx = None;
-    for (i, word) in words(values).enumerate().take(rx_col.max(tx_col) + 1) {
+    for (i, word) in words(&values[..end])
+        .enumerate()
+        .take(rx_col.max(tx_col) + 1)
+    {
         if i == rx_col {
             rx = Some(parse_u64(word).ok_or("IpExt InOctets")? as f64);
         }
@@ -679,9 +705,8 @@ fn names_position(names: &[u8], want: &[u8]) -> Option<usize> {
     words(names).position(|w| w == want)
 }
 
-/// The space-separated words of a line (up to its end or a newline).
+/// The space-separated words of a line.
 fn words(line: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let line = line.split(|&c| c == b'\n').next().unwrap_or_default();
     line.split(|&c| c == b' ')
         .map(<[u8]>::trim_ascii)
         .filter(|w| !w.is_empty())
@@ -909,6 +934,26 @@ mod tests {
             parse_netstat(b"TcpExt: A\nTcpExt: 1\n", &mut fresh()),
             Err("no IpExt lines")
         );
+        // Cut inside the last number wanted: an error, not a smaller count.
+        assert_eq!(
+            parse_netstat(b"IpExt: InOctets OutOctets\nIpExt: 5 67", &mut fresh()),
+            Err("IpExt values without a line end")
+        );
+        // A kept place that now holds the values line is not trusted.
+        let text = b"IpExt: InOctets OutOctets\nIpExt: 5 6\n";
+        let mut layout = fresh();
+        assert_eq!(parse_netstat(text, &mut layout), Ok((5.0, 6.0)));
+        layout.at = 26;
+        assert_eq!(parse_netstat(text, &mut layout), Ok((5.0, 6.0)));
+        assert_eq!(layout.at, 0);
+        // A failed parse forgets the layout.
+        let mut layout = fresh();
+        assert!(parse_netstat(
+            b"IpExt: 5 6\nIpExt: InOctets OutOctets\nIpExt: 5 6\n",
+            &mut layout
+        )
+        .is_err());
+        assert!(layout.names.is_empty());
     }
 
     #[test]

@@ -31,30 +31,31 @@
 //!   entry count there (the collector checks the file system first).
 //!
 //! Medians on the 2-core dev machine (Linux 6.18), one run of
-//! `cargo bench --bench process` on 2026-11-21 (second session: the own
-//! pid cached, short decimals formatted without ryu):
+//! `cargo bench --bench process` on 2026-11-21 (the own pid cached, short
+//! decimals formatted without ryu, `net/netstat` columns kept):
 //!
 //! | descriptors | gather_encode | gather_encode_net | open_fds | fstat_bare | read_dir_count | procfs_fd_count | getdents_bare |
 //! |---|---|---|---|---|---|---|---|
-//! | 100 | 6.33 us | 67.6 us | 0.59 us | 0.44 us | 64.3 us | 1.81 us | |
-//! | 10,000 | 6.44 us | 61.1 us | 0.85 us | 0.63 us | 8.22 ms | 1.79 us | |
-//! | 19,000 | 5.27 us | 53.4 us | 0.85 us | 0.75 us | 19.8 ms | 2.25 us | |
-//! | 1,000,000 (tmpfs) | 340 ms | | 394 ms | | 416 ms | 1.46 us (wrong count) | 355 ms |
+//! | 100 | 6.37 us | 64.4 us | 0.61 us | 0.50 us | 63.9 us | 1.66 us | |
+//! | 10,000 | 6.08 us | 66.8 us | 0.69 us | 0.53 us | 9.00 ms | 2.03 us | |
+//! | 19,000 | 6.69 us | 67.9 us | 1.01 us | 0.85 us | 20.5 ms | 2.18 us | |
+//! | 1,000,000 (tmpfs) | 347 ms | | 372 ms | | 444 ms | 1.39 us (wrong count) | 386 ms |
 //!
-//! Kernel floors in the same run: `kernel_quiet` 4.06 us, `kernel_stat`
-//! 4.40 us, `kernel_netstat` 52.1 us, `kernel_files` 60.8 us. Between
+//! Kernel floors in the same run: `kernel_quiet` 4.52 us, `kernel_stat`
+//! 4.39 us, `kernel_netstat` 53.8 us, `kernel_files` 61.4 us. Between
 //! benchmarks the machine drifts by 20% and more, so the bench also prints
 //! each scrape against its kernel floor, and the count against a bare
-//! `fstat`, taking turns in one loop (medians of 31 slots; another run):
+//! `fstat`, taking turns in one loop (medians of 31 and 15 slots, same
+//! run):
 //!
 //! | descriptors | gather_encode | kernel_quiet | open_fds | fstat_bare | gather_encode_net | kernel_quiet + netstat |
 //! |---|---|---|---|---|---|---|
-//! | 100 | 6.01 us | 4.58 us (+1.43) | 0.634 us | 0.615 us (+0.019) | 48.2 us | 45.6 us (+2.59) |
-//! | 10,000 | 5.48 us | 3.91 us (+1.57) | 0.664 us | 0.667 us (-0.002) | 49.6 us | 46.9 us (+2.67) |
-//! | 19,000 | 5.22 us | 3.90 us (+1.33) | 0.728 us | 0.711 us (+0.017) | 49.3 us | 45.5 us (+3.77) |
+//! | 100 | 5.70 us | 4.07 us (+1.63) | 0.521 us | 0.536 us (-0.015) | 47.4 us | 46.1 us (+1.28) |
+//! | 10,000 | 5.83 us | 4.30 us (+1.53) | 0.690 us | 0.682 us (+0.007) | 57.1 us | 55.6 us (+1.58) |
+//! | 19,000 | 6.53 us | 5.07 us (+1.47) | 0.942 us | 0.903 us (+0.039) | 54.4 us | 52.6 us (+1.75) |
 //!
-//! At 1,000,000 entries, alternating: the fallback takes 0.997x to 1.03x
-//! the bare loop.
+//! At 1,000,000 entries, alternating: the fallback takes 1.04x the bare
+//! loop (0.997x to 1.04x over the day's runs).
 //!
 //! Run with `cargo bench --bench process`.
 

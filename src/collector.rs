@@ -9,6 +9,7 @@ use std::time::SystemTime;
 
 use crate::desc::{Desc, LabelSlot, MetricType};
 use crate::error::{CollectError, ConstMetricError, LabelError};
+use crate::family::Labels;
 use crate::registry::{RunKey, WrapTable};
 use crate::snapshot::{
     Bucket, CounterValue, HistogramValue, LabelPair, Metric, Quantile, Snapshot, SummaryValue,
@@ -93,7 +94,7 @@ impl fmt::Debug for MetricSink<'_> {
 impl MetricSink<'_> {
     /// Reports one const metric.
     pub fn push(&mut self, metric: &ConstMetric) {
-        if let Some(v) = self.series(&metric.desc, &metric.label_values, metric.timestamp_ms) {
+        if let Some(v) = self.series(&metric.desc, &*metric.label_values, metric.timestamp_ms) {
             v.clone_from(&metric.value);
         }
     }
@@ -122,7 +123,7 @@ impl MetricSink<'_> {
     pub(crate) fn series(
         &mut self,
         desc: &Desc,
-        values: &[Arc<str>],
+        values: impl LabelValues,
         timestamp_ms: Option<i64>,
     ) -> Option<&mut Value> {
         debug_assert_eq!(values.len(), desc.variable_labels().len());
@@ -211,7 +212,7 @@ impl Run<'_> {
     /// Slot `i`'s labels, when not [current](Run::labels_current): the
     /// labels of `desc` (as given to [`MetricSink::run`]) with `values`.
     #[inline]
-    pub(crate) fn set_labels(&mut self, i: usize, desc: &Desc, values: &[Arc<str>]) {
+    pub(crate) fn set_labels(&mut self, i: usize, desc: &Desc, values: Labels<'_>) {
         let desc = self.wrapped.as_ref().unwrap_or(desc);
         let m = &mut self.metrics[i];
         if fill_labels(&mut m.labels, desc, values) {
@@ -233,44 +234,114 @@ impl Run<'_> {
     }
 }
 
+/// The variable label values of a series, by position: kept as
+/// `Arc<str>` (const metrics), or inline in an instrument's series, which
+/// a snapshot copies into an `Arc<str>` of its own when its slot held
+/// another value.
+pub(crate) trait LabelValues: Copy {
+    /// How many values.
+    fn len(&self) -> usize;
+
+    /// Value `i`.
+    fn get(&self, i: usize) -> &str;
+
+    /// Value `i` as an `Arc<str>` to share, if it is kept as one.
+    fn shared(&self, i: usize) -> Option<&Arc<str>>;
+}
+
+/// No variable label values.
+pub(crate) const NO_LABELS: &[Arc<str>] = &[];
+
+impl LabelValues for &[Arc<str>] {
+    #[inline]
+    fn len(&self) -> usize {
+        <[Arc<str>]>::len(self)
+    }
+
+    #[inline]
+    fn get(&self, i: usize) -> &str {
+        &self[i]
+    }
+
+    #[inline]
+    fn shared(&self, i: usize) -> Option<&Arc<str>> {
+        Some(&self[i])
+    }
+}
+
+impl LabelValues for Labels<'_> {
+    #[inline]
+    fn len(&self) -> usize {
+        Labels::len(*self)
+    }
+
+    #[inline]
+    fn get(&self, i: usize) -> &str {
+        Labels::get(*self, i)
+    }
+
+    #[inline]
+    fn shared(&self, _: usize) -> Option<&Arc<str>> {
+        None
+    }
+}
+
 /// Writes the merged, name-sorted labels of `desc` with `values` into
-/// `labels`, leaving pairs that are already the same pointers untouched;
-/// whether anything changed.
-fn fill_labels(labels: &mut Box<[LabelPair]>, desc: &Desc, values: &[Arc<str>]) -> bool {
+/// `labels`, leaving pairs that are already the same untouched; whether
+/// anything changed.
+fn fill_labels(labels: &mut Box<[LabelPair]>, desc: &Desc, values: impl LabelValues) -> bool {
     let order = desc.label_order();
-    let pair = |slot: &LabelSlot| match *slot {
-        LabelSlot::Const(i) => {
-            let p = &desc.const_labels()[i];
-            (&p.name, &p.value)
-        }
-        LabelSlot::Variable(i) => (&desc.variable_labels()[i], &values[i]),
+    let value = |i: usize| {
+        values
+            .shared(i)
+            .cloned()
+            .unwrap_or_else(|| Arc::from(values.get(i)))
     };
     if labels.len() != order.len() {
         *labels = order
             .iter()
-            .map(|slot| {
-                let (name, value) = pair(slot);
-                LabelPair {
-                    name: name.clone(),
-                    value: value.clone(),
-                }
+            .map(|slot| match *slot {
+                LabelSlot::Const(i) => desc.const_labels()[i].clone(),
+                LabelSlot::Variable(i) => LabelPair {
+                    name: desc.variable_labels()[i].clone(),
+                    value: value(i),
+                },
             })
             .collect();
         return true;
     }
     let mut changed = false;
     for (p, slot) in labels.iter_mut().zip(order) {
-        let (name, value) = pair(slot);
-        if !Arc::ptr_eq(&p.name, name) {
-            p.name = name.clone();
-            changed = true;
-        }
-        if !Arc::ptr_eq(&p.value, value) {
-            p.value = value.clone();
-            changed = true;
+        match *slot {
+            LabelSlot::Const(i) => {
+                let c = &desc.const_labels()[i];
+                changed |= share(&mut p.name, &c.name);
+                changed |= share(&mut p.value, &c.value);
+            }
+            LabelSlot::Variable(i) => {
+                changed |= share(&mut p.name, &desc.variable_labels()[i]);
+                let same = match values.shared(i) {
+                    Some(v) => Arc::ptr_eq(&p.value, v) || *p.value == **v,
+                    None => *p.value == *values.get(i),
+                };
+                if !same {
+                    p.value = value(i);
+                    changed = true;
+                }
+            }
         }
     }
     changed
+}
+
+/// Points `dst` at `src` unless it already does; whether it changed.
+#[inline]
+fn share(dst: &mut Arc<str>, src: &Arc<str>) -> bool {
+    if Arc::ptr_eq(dst, src) {
+        return false;
+    }
+    *dst = src.clone();
+    true
 }
 
 /// A metric whose value is known only at collect time, for custom
@@ -629,7 +700,7 @@ impl Collector for ValueFn {
 
     fn collect(&self, out: &mut MetricSink<'_>) {
         let v = (self.f)();
-        if let Some(slot) = out.series(&self.desc, &[], None) {
+        if let Some(slot) = out.series(&self.desc, NO_LABELS, None) {
             *slot = match self.desc.metric_type() {
                 MetricType::Counter => Value::Counter(CounterValue {
                     value: v,

@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::collector::{Collector, MetricSink};
@@ -13,8 +12,8 @@ use crate::snapshot::{CounterValue, Value};
 
 /// The atomic state: integer increments and float increments kept apart,
 /// so the common integer case is one `fetch_add` (client_golang's split).
-#[derive(Default)]
-pub(crate) struct CounterCore {
+#[derive(Debug, Default)]
+pub struct CounterCore {
     int: AtomicU64,
     float_bits: AtomicU64,
 }
@@ -47,7 +46,7 @@ impl CounterCore {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
-pub struct Counter(Arc<Series<CounterCore>>);
+pub struct Counter(Series<CounterCore>);
 
 impl Counter {
     /// An unlabeled counter.
@@ -66,11 +65,7 @@ impl Counter {
     /// [`DescError`] if a name or const label is invalid.
     pub fn with_opts(opts: Opts) -> Result<Self, DescError> {
         let desc = Desc::from_opts(MetricType::Counter, &opts, &[])?;
-        Ok(Self(Arc::new(Series::new(
-            desc,
-            Box::new([]),
-            CounterCore::default(),
-        ))))
+        Ok(Self(Series::new(desc, CounterCore::default())))
     }
 
     /// Adds one.
@@ -115,7 +110,7 @@ impl fmt::Debug for Counter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Counter")
             .field("name", &self.0.desc.fq_name())
-            .field("labels", &self.0.values)
+            .field("labels", &self.0.labels())
             .field("value", &self.value())
             .finish()
     }
@@ -127,7 +122,7 @@ impl Collector for Counter {
     }
 
     fn collect(&self, out: &mut MetricSink<'_>) {
-        if let Some(slot) = out.series(&self.0.desc, &self.0.values, None) {
+        if let Some(slot) = out.series(&self.0.desc, self.0.labels(), None) {
             self.write_value(slot);
         }
     }
@@ -137,12 +132,22 @@ impl FamilyMember for Counter {
     type Config = ();
     const TYPE: MetricType = MetricType::Counter;
 
-    fn new_child(desc: Desc, values: Box<[Arc<str>]>, (): &()) -> Self {
-        Self(Arc::new(Series::new(desc, values, CounterCore::default())))
+    type Core = CounterCore;
+
+    fn new_core((): &()) -> CounterCore {
+        CounterCore::default()
     }
 
-    fn label_values(&self) -> &[Arc<str>] {
-        &self.0.values
+    fn from_series(series: Series<CounterCore>) -> Self {
+        Self(series)
+    }
+
+    fn series(&self) -> &Series<CounterCore> {
+        &self.0
+    }
+
+    fn into_series(self) -> Series<CounterCore> {
+        self.0
     }
 
     fn update_value(&self, slot: &mut Value) {
@@ -153,7 +158,7 @@ impl FamilyMember for Counter {
     }
 
     fn write_value(&self, slot: &mut Value) {
-        write_counter(slot, self.value(), self.0.created);
+        write_counter(slot, self.value(), self.0.created());
     }
 
     fn touch_value(&self) -> u64 {

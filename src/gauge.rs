@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::collector::{Collector, MetricSink};
@@ -28,7 +27,7 @@ use crate::snapshot::Value;
 /// # Ok::<(), promclient::DescError>(())
 /// ```
 #[derive(Clone)]
-pub struct Gauge(Arc<Series<AtomicU64>>);
+pub struct Gauge(Series<AtomicU64>);
 
 impl Gauge {
     /// An unlabeled gauge.
@@ -47,11 +46,7 @@ impl Gauge {
     /// [`DescError`] if a name or const label is invalid.
     pub fn with_opts(opts: Opts) -> Result<Self, DescError> {
         let desc = Desc::from_opts(MetricType::Gauge, &opts, &[])?;
-        Ok(Self(Arc::new(Series::new(
-            desc,
-            Box::new([]),
-            AtomicU64::new(0),
-        ))))
+        Ok(Self(Series::new(desc, AtomicU64::new(0))))
     }
 
     /// Sets the value.
@@ -120,7 +115,7 @@ impl fmt::Debug for Gauge {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Gauge")
             .field("name", &self.0.desc.fq_name())
-            .field("labels", &self.0.values)
+            .field("labels", &self.0.labels())
             .field("value", &self.value())
             .finish()
     }
@@ -132,7 +127,7 @@ impl Collector for Gauge {
     }
 
     fn collect(&self, out: &mut MetricSink<'_>) {
-        if let Some(slot) = out.series(&self.0.desc, &self.0.values, None) {
+        if let Some(slot) = out.series(&self.0.desc, self.0.labels(), None) {
             self.write_value(slot);
         }
     }
@@ -142,12 +137,22 @@ impl FamilyMember for Gauge {
     type Config = ();
     const TYPE: MetricType = MetricType::Gauge;
 
-    fn new_child(desc: Desc, values: Box<[Arc<str>]>, (): &()) -> Self {
-        Self(Arc::new(Series::new(desc, values, AtomicU64::new(0))))
+    type Core = AtomicU64;
+
+    fn new_core((): &()) -> AtomicU64 {
+        AtomicU64::new(0)
     }
 
-    fn label_values(&self) -> &[Arc<str>] {
-        &self.0.values
+    fn from_series(series: Series<AtomicU64>) -> Self {
+        Self(series)
+    }
+
+    fn series(&self) -> &Series<AtomicU64> {
+        &self.0
+    }
+
+    fn into_series(self) -> Series<AtomicU64> {
+        self.0
     }
 
     fn write_value(&self, slot: &mut Value) {

@@ -4,7 +4,7 @@
 use std::cell::Cell;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use crate::collector::{Collector, MetricSink};
 use crate::counter::{add_to, write_counter};
@@ -45,7 +45,7 @@ use crate::family::Series;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
-pub struct ShardedCounter(Arc<Series<Shards>>);
+pub struct ShardedCounter(Series<Shards>);
 
 /// One cell, alone on its cache lines (128 bytes: adjacent-line
 /// prefetchers pull lines in pairs).
@@ -131,11 +131,7 @@ impl ShardedCounter {
     /// [`DescError`] if a name is invalid.
     pub fn with_opts(opts: Opts) -> Result<Self, DescError> {
         let desc = Desc::from_opts(MetricType::Counter, &opts, &[])?;
-        Ok(Self(Arc::new(Series::new(
-            desc,
-            Box::new([]),
-            Shards::new(),
-        ))))
+        Ok(Self(Series::new(desc, Shards::new())))
     }
 
     /// Adds 1: one atomic add on this thread's cell.
@@ -193,8 +189,8 @@ impl Collector for ShardedCounter {
     }
 
     fn collect(&self, out: &mut MetricSink<'_>) {
-        if let Some(slot) = out.series(&self.0.desc, &self.0.values, None) {
-            write_counter(slot, self.value(), self.0.created);
+        if let Some(slot) = out.series(&self.0.desc, self.0.labels(), None) {
+            write_counter(slot, self.value(), self.0.created());
         }
     }
 }

@@ -2,8 +2,11 @@
 //! `io.prometheus.client` protobuf model field for field, as plain owned
 //! data.
 //!
-//! Label names and values are `Arc<str>` shared with the instruments, so a
-//! gather copies pointers, not bytes.
+//! Label names and values are `Arc<str>`. Names and const labels are
+//! shared with the descriptors; a family child keeps its label values
+//! inline in its own block, and a snapshot makes its `Arc<str>` of a value
+//! only when the series in that slot changed since the last gather into
+//! it, so a steady-state gather copies no label bytes.
 
 use std::ops::Deref;
 use std::sync::Arc;

@@ -85,8 +85,9 @@ struct Deferred {
     epoch: u64,
 }
 
-// SAFETY: `ptr` comes from `retire`, which requires `T: Send`: freeing it
-// on another thread is allowed, and nothing else refers to it.
+// SAFETY: `ptr` comes from `retire` (which requires `T: Send`) or
+// `retire_raw` (whose caller promises `free` is sound from any thread):
+// freeing it on another thread is allowed, and nothing else refers to it.
 unsafe impl Send for Deferred {}
 
 struct Garbage {
@@ -274,14 +275,22 @@ pub(crate) unsafe fn retire<T: Send + 'static>(ptr: *mut T) {
         // once, when no reader can hold it.
         drop(unsafe { Box::from_raw(p.cast::<T>()) });
     }
+    // SAFETY: the caller's; `free::<T>` frees a `Box<T>` once.
+    unsafe { retire_raw(ptr.cast(), free::<T>) };
+}
+
+/// Retires `ptr`, to be passed to `free` once no pin that could have
+/// reached it remains.
+///
+/// # Safety
+///
+/// `ptr` is no longer reachable by readers that pin from now on, is
+/// retired once, and `free(ptr)` is sound then, from any thread.
+pub(crate) unsafe fn retire_raw(ptr: *mut (), free: unsafe fn(*mut ())) {
     let mut garbage = GLOBAL.garbage.lock();
     // Read under the lock, after the caller's unlink: see the module docs.
     let epoch = GLOBAL.epoch.load(Ordering::Relaxed);
-    garbage.items.push(Deferred {
-        ptr: ptr.cast(),
-        free: free::<T>,
-        epoch,
-    });
+    garbage.items.push(Deferred { ptr, free, epoch });
     GLOBAL.pending.store(garbage.items.len(), Ordering::Relaxed);
     if garbage.items.len() >= garbage.collect_at {
         let ready = advance_and_take(&mut garbage);

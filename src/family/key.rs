@@ -1,41 +1,50 @@
 //! The label values of a lookup, packed once into words that both hash
 //! and identify them.
 //!
-//! A value of up to 16 bytes is held whole: its length plus two words that
-//! cover every byte, so two such values are equal exactly when their
-//! packed forms are. A lookup then compares a few words kept in the table
-//! node, never following the stored `Arc<str>`s. A longer value packs only
-//! a prefix; a match on the packed form is confirmed by comparing the
-//! bytes. Either way identity is decided by the real values, never by the
-//! hash alone.
+//! A value of up to 16 bytes is held whole: its length plus its bytes,
+//! zero-padded to two words, so two such values are equal exactly when
+//! their packed forms are. The series keeps the same bytes as its label
+//! value ([`StoredKey`]), and a lookup compares a few words there. A
+//! longer value packs only its first 16 bytes; a match on the packed form
+//! is confirmed by comparing the bytes. Either way identity is decided by
+//! the real values, never by the hash alone.
 
-use std::sync::Arc;
+use super::series::Labels;
 
 /// Values of at most this many bytes are packed whole.
-const SHORT: usize = 16;
+pub(crate) const SHORT: usize = 16;
 
 const K2: u64 = 0x1319_8a2e_0370_7344;
 /// Spreads the per-position keys.
 const K_POS: u64 = 0x9e37_79b9_7f4a_7c15;
 
-/// Packed label values: per value two words and a length (saturated at
-/// `SHORT + 1`: any longer value means "compare the bytes too").
+/// Packed label values: per value its first [`SHORT`] bytes, zero-padded,
+/// as two little-endian words, and its length (saturated at `SHORT + 1`:
+/// any longer value means "compare the bytes too").
 #[derive(Clone, Copy)]
 pub(crate) struct Key<const N: usize> {
-    words: [[u64; 2]; N],
+    pub(crate) words: [[u64; 2]; N],
+    pub(crate) lens: [u8; N],
+}
+
+/// A [`Key`] as a series keeps it, in its label area: the words as bytes
+/// (so a short value's bytes are its label value), then the lengths.
+#[repr(C)]
+pub(crate) struct StoredKey<const N: usize> {
+    bytes: [[u8; SHORT]; N],
     lens: [u8; N],
 }
 
 impl<const N: usize> Key<N> {
-    /// Equality, compared word by word in registers (the derived one
-    /// compares memory, which makes a lookup store its key first).
+    /// Equality with a stored key, compared word by word in registers.
     #[inline(always)]
-    fn same(&self, other: &Self) -> bool {
+    fn same(&self, stored: &StoredKey<N>) -> bool {
         let mut diff = 0u64;
         for i in 0..N {
-            diff |= (self.words[i][0] ^ other.words[i][0]) | (self.words[i][1] ^ other.words[i][1]);
+            let w = u128::from_le_bytes(stored.bytes[i]);
+            diff |= (self.words[i][0] ^ w as u64) | (self.words[i][1] ^ (w >> 64) as u64);
         }
-        diff == 0 && self.lens == other.lens
+        diff == 0 && self.lens == stored.lens
     }
 }
 
@@ -115,16 +124,16 @@ impl<const N: usize> Lookup<N> {
     /// Whether a stored child with `key` has exactly these values, when
     /// `long` is false.
     #[inline(always)]
-    pub(crate) fn matches_short(&self, key: &Key<N>) -> bool {
+    pub(crate) fn matches_short(&self, key: &StoredKey<N>) -> bool {
         debug_assert!(!self.long);
-        key.same(&self.key)
+        self.key.same(key)
     }
 
-    /// Whether a stored child with `key` and label values `stored` has
-    /// exactly these values.
+    /// Whether a stored child with label values `stored` has exactly the
+    /// values `given` of this lookup.
     #[inline(always)]
-    pub(crate) fn matches(&self, key: &Key<N>, stored: &[Arc<str>], given: &[&str; N]) -> bool {
-        key.same(&self.key) && (!self.long || eq_long(stored, given))
+    pub(crate) fn matches(&self, stored: Labels<'_>, given: &[&str; N]) -> bool {
+        self.key.same(stored.key::<N>()) && (!self.long || eq_long(stored, given))
     }
 }
 
@@ -142,31 +151,35 @@ fn mix(seed: u64, i: usize, w: [u64; 2], len: usize) -> u64 {
 /// The bytes of values whose packed forms are equal (so lengths are
 /// equal); only reached when some value is long.
 #[cold]
-fn eq_long(stored: &[Arc<str>], given: &[&str]) -> bool {
-    stored.len() == given.len() && stored.iter().zip(given).all(|(a, b)| **a == **b)
+fn eq_long(stored: Labels<'_>, given: &[&str]) -> bool {
+    stored.len() == given.len() && stored.iter().zip(given).all(|(a, b)| a == *b)
 }
 
-/// Two words holding every byte of a value of up to 16 bytes (with its
-/// length, which the key keeps apart, they identify it). Lengths 8 to 16
-/// take two overlapping 8-byte reads, the first and the last eight bytes;
-/// 4 to 7 two overlapping 4-byte reads; shorter ones take their bytes.
+/// A value of up to 16 bytes zero-padded to 16, as two little-endian
+/// words: its bytes, exactly (with its length, which the key keeps apart,
+/// they identify it). Lengths 8 to 16 take two overlapping 8-byte reads,
+/// the first and the last eight bytes, the last shifted down past the
+/// bytes the first holds; 4 to 7 the same with 4-byte reads; shorter ones
+/// take their bytes.
 #[inline(always)]
 fn pack(b: &[u8]) -> [u64; 2] {
     debug_assert!(b.len() <= SHORT);
+    let n = b.len();
     if let (Some(first), Some(last)) = (b.first_chunk::<8>(), b.last_chunk::<8>()) {
-        [u64::from_le_bytes(*first), u64::from_le_bytes(*last)]
+        // Bytes 8.. of the value are the top `n - 8` bytes of `last`.
+        let rest = u64::from_le_bytes(*last)
+            .checked_shr(8 * (16 - n) as u32)
+            .unwrap_or(0);
+        [u64::from_le_bytes(*first), rest]
     } else if let (Some(first), Some(last)) = (b.first_chunk::<4>(), b.last_chunk::<4>()) {
-        [
-            u64::from(u32::from_le_bytes(*first)) | (u64::from(u32::from_le_bytes(*last)) << 32),
-            0,
-        ]
-    } else if let (Some(&first), Some(&last)) = (b.first(), b.last()) {
-        [
-            u64::from(first) | (u64::from(b[b.len() >> 1]) << 8) | (u64::from(last) << 16),
-            0,
-        ]
+        let rest = u64::from(u32::from_le_bytes(*last)) >> (8 * (8 - n));
+        [u64::from(u32::from_le_bytes(*first)) | (rest << 32), 0]
     } else {
-        [0, 0]
+        let mut w = 0u64;
+        for (i, &c) in b.iter().enumerate() {
+            w |= u64::from(c) << (8 * i);
+        }
+        [w, 0]
     }
 }
 
@@ -192,9 +205,43 @@ fn folded_multiply(a: u64, b: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::desc::{Desc, MetricType};
+    use crate::family::series::{NewLabels, Series};
 
     fn lookup<const N: usize>(v: [&str; N]) -> Lookup<N> {
         Lookup::new(7, &v)
+    }
+
+    /// A series holding `v`, as a family of one label stores it.
+    fn stored(v: &str) -> Series<()> {
+        let find = lookup([v]);
+        let desc = Desc::new(MetricType::Gauge, "g", "h", &["a"], &[]).unwrap();
+        let labels = NewLabels {
+            hash: find.hash,
+            words: &find.key.words,
+            lens: &find.key.lens,
+            values: &[v],
+        };
+        Series::labeled(desc, (), &labels)
+    }
+
+    /// Every length from 0 to 16: the packed words are the value's bytes,
+    /// zero-padded, which the series hands out as the label value.
+    #[test]
+    fn short_values_pack_to_their_zero_padded_bytes() {
+        for n in 0..=SHORT {
+            let v: String = (0..n).map(|i| char::from(b'A' + i as u8)).collect();
+            let k = lookup([v.as_str()]).key;
+            let mut bytes = [0u8; SHORT];
+            bytes[..n].copy_from_slice(v.as_bytes());
+            assert_eq!(
+                u128::from(k.words[0][0]) | (u128::from(k.words[0][1]) << 64),
+                u128::from_le_bytes(bytes),
+                "{v:?}"
+            );
+            assert_eq!(usize::from(k.lens[0]), n);
+            assert_eq!(stored(&v).labels().get(0), v);
+        }
     }
 
     /// Every length from 0 to 20, with each byte position flipped in turn:
@@ -206,10 +253,12 @@ mod tests {
             .collect();
         for a in &base {
             for b in &base {
-                let (x, y) = (lookup([a.as_str()]), lookup([b.as_str()]));
+                let x = lookup([a.as_str()]);
+                let y = stored(b);
                 if a.len() <= SHORT || b.len() <= SHORT {
-                    assert_eq!(x.key.same(&y.key), a == b, "{a:?} {b:?}");
+                    assert_eq!(x.key.same(y.labels().key::<1>()), a == b, "{a:?} {b:?}");
                 }
+                assert_eq!(x.matches(y.labels(), &[a.as_str()]), a == b, "{a:?} {b:?}");
             }
             for i in 0..a.len() {
                 let mut c = a.clone().into_bytes();
@@ -217,12 +266,14 @@ mod tests {
                 let c = String::from_utf8(c).unwrap();
                 let (x, y) = (lookup([a.as_str()]), lookup([c.as_str()]));
                 if a.len() <= SHORT {
-                    assert!(!x.key.same(&y.key), "{a:?} at {i}");
+                    assert!(!x.key.same(stored(&c).labels().key::<1>()), "{a:?} at {i}");
                 } else {
                     // Long values: the packed prefix may match; the bytes
                     // decide.
-                    let stored: [Arc<str>; 1] = [Arc::from(c.as_str())];
-                    assert!(!x.matches(&y.key, &stored, &[a.as_str()]), "{a:?} at {i}");
+                    assert!(
+                        !x.matches(stored(&c).labels(), &[a.as_str()]),
+                        "{a:?} at {i}"
+                    );
                 }
                 assert_ne!(x.hash, y.hash, "{a:?} at {i}");
             }
@@ -233,7 +284,7 @@ mod tests {
     fn hash_separates_value_boundaries() {
         assert_ne!(lookup(["ab", "c"]).hash, lookup(["a", "bc"]).hash);
         assert_ne!(lookup(["", "x"]).hash, lookup(["x", ""]).hash);
-        assert!(!lookup(["ab", "c"]).key.same(&lookup(["a", "bc"]).key));
+        assert_ne!(lookup(["a", ""]).hash, lookup(["a\0", ""]).hash);
         let long = "a long label value over sixteen bytes";
         assert_eq!(lookup([long]).hash, lookup([long]).hash);
         assert!(lookup([long]).long);
@@ -244,12 +295,10 @@ mod tests {
     fn long_values_are_confirmed_byte_by_byte() {
         let a = "0123456789abcdef-tail-one";
         let b = "0123456789abcdef-tail-two";
-        let (x, y) = (lookup([a]), lookup([b]));
-        let stored_b: [Arc<str>; 1] = [Arc::from(b)];
-        let stored_a: [Arc<str>; 1] = [Arc::from(a)];
+        let x = lookup([a]);
         // Same length and prefix: the packed keys agree.
-        assert!(x.key.same(&y.key));
-        assert!(!x.matches(&y.key, &stored_b, &[a]));
-        assert!(x.matches(&x.key, &stored_a, &[a]));
+        assert!(x.key.same(stored(b).labels().key::<1>()));
+        assert!(!x.matches(stored(b).labels(), &[a]));
+        assert!(x.matches(stored(a).labels(), &[a]));
     }
 }

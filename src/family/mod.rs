@@ -8,9 +8,8 @@
 
 use std::cmp::Ordering;
 use std::fmt;
-use std::ptr;
+use std::ptr::NonNull;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use parking_lot::Mutex;
 
@@ -19,33 +18,15 @@ use crate::desc::{Desc, LabelSlot, MetricType, Opts};
 use crate::error::{DescError, LabelError};
 use crate::snapshot::{LabelPair, Value};
 
-use key::{Key, Lookup};
+use key::Lookup;
+pub(crate) use series::{Labels, NewLabels, Series};
 pub use table::Child;
 use table::Table;
 
 mod epoch;
 mod key;
+mod series;
 mod table;
-
-/// One series: the descriptor it belongs to, its variable label values,
-/// its creation time and the instrument's atomic state.
-pub(crate) struct Series<C> {
-    pub(crate) desc: Desc,
-    pub(crate) values: Box<[Arc<str>]>,
-    pub(crate) created: SystemTime,
-    pub(crate) core: C,
-}
-
-impl<C> Series<C> {
-    pub(crate) fn new(desc: Desc, values: Box<[Arc<str>]>, core: C) -> Self {
-        Self {
-            desc,
-            values,
-            created: SystemTime::now(),
-            core,
-        }
-    }
-}
 
 mod sealed {
     pub trait Sealed {}
@@ -65,11 +46,28 @@ pub trait FamilyMember: Clone + Collector + sealed::Sealed {
     #[doc(hidden)]
     const TYPE: MetricType;
 
+    /// The atomic state of one child.
     #[doc(hidden)]
-    fn new_child(desc: Desc, values: Box<[Arc<str>]>, config: &Self::Config) -> Self;
+    type Core: Send + Sync + 'static;
 
     #[doc(hidden)]
-    fn label_values(&self) -> &[Arc<str>];
+    fn new_core(config: &Self::Config) -> Self::Core;
+
+    #[doc(hidden)]
+    fn from_series(series: Series<Self::Core>) -> Self;
+
+    #[doc(hidden)]
+    fn series(&self) -> &Series<Self::Core>;
+
+    #[doc(hidden)]
+    fn into_series(self) -> Series<Self::Core>;
+
+    /// The child's label values.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn labels(&self) -> Labels<'_> {
+        self.series().labels()
+    }
 
     #[doc(hidden)]
     fn write_value(&self, slot: &mut Value);
@@ -141,7 +139,7 @@ struct FamilyInner<M: FamilyMember, const N: usize> {
     /// Unique among all families ever made in the process: with the
     /// version of `sorted`, it tells gather which children a run holds.
     id: u64,
-    table: Table<Key<N>, M>,
+    table: Table<M>,
     /// The children sorted as gather sorts series, rebuilt on collect when
     /// the table changed, so gather never sorts an unchanged family.
     sorted: Mutex<Sorted<M>>,
@@ -226,6 +224,8 @@ impl<const N: usize> Family<crate::Histogram, N> {
 
 impl<M: FamilyMember, const N: usize> Family<M, N> {
     fn from_desc(desc: Desc, config: M::Config) -> Self {
+        // A series keeps its label count in a `u32`.
+        const { assert!(N <= u32::MAX as usize, "too many labels") };
         debug_assert_eq!(desc.variable_labels().len(), N);
         Self {
             inner: Arc::new(FamilyInner {
@@ -289,11 +289,9 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
     pub fn remove_label_values(&self, values: [&str; N]) -> bool {
         let find = Lookup::new(self.inner.seed, &values);
         let guard = table::pin();
-        self.inner.table.remove_one(
-            find.hash,
-            |k, m| find.matches(k, m.label_values(), &values),
-            &guard,
-        )
+        self.inner
+            .table
+            .remove_one(find.hash, |m| find.matches(m.labels(), &values), &guard)
     }
 
     /// Removes the child with these `(name, value)` labels; whether it
@@ -320,9 +318,9 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
         }
         let guard = table::pin();
         self.inner.table.remove_where(
-            |_, m| {
-                let k = m.label_values();
-                wanted.iter().all(|&(i, v)| &*k[i] == v)
+            |m| {
+                let k = m.labels();
+                wanted.iter().all(|&(i, v)| k.get(i) == v)
             },
             &guard,
         )
@@ -352,8 +350,8 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
         };
         self.inner.table.child(
             find.hash,
-            |k, _| find.matches_short(k),
-            |guard| ptr::from_ref(self.insert(values, guard)),
+            |m| find.matches_short(m.labels().key::<N>()),
+            |guard| self.insert(values, guard),
         )
     }
 
@@ -366,8 +364,8 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
         let find = Lookup::new_long(self.inner.seed, values);
         self.inner.table.child(
             find.hash,
-            |k, m| find.matches(k, m.label_values(), values),
-            |guard| ptr::from_ref(self.insert(values, guard)),
+            |m| find.matches(m.labels(), values),
+            |guard| self.insert(values, guard),
         )
     }
 
@@ -375,18 +373,24 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
     /// first: the out-of-line half of [`Family::get_or_create`].
     #[cold]
     #[inline(never)]
-    fn insert<'g>(&'g self, values: &[&str; N], guard: &'g table::Guard) -> &'g M {
+    fn insert(&self, values: &[&str; N], guard: &table::Guard) -> NonNull<u8> {
         let inner = &*self.inner;
         let find = Lookup::new(inner.seed, values);
         let (child, _) = inner.table.get_or_insert(
             find.hash,
-            |k, m| find.matches(k, m.label_values(), values),
+            |m| find.matches(m.labels(), values),
             || {
-                let owned: Box<[Arc<str>]> = values.iter().map(|&v| Arc::from(v)).collect();
-                (
-                    find.key,
-                    M::new_child(inner.desc.clone(), owned, &inner.config),
-                )
+                let labels = NewLabels {
+                    hash: find.hash,
+                    words: &find.key.words,
+                    lens: &find.key.lens,
+                    values,
+                };
+                M::from_series(Series::labeled(
+                    inner.desc.clone(),
+                    M::new_core(&inner.config),
+                    &labels,
+                ))
             },
             guard,
         );
@@ -449,7 +453,7 @@ impl<M: FamilyMember, const N: usize> Collector for Family<M, N> {
                 .table
                 .for_each(|m| children.push(m.clone()), &table::pin());
             let order = inner.desc.label_order();
-            children.sort_unstable_by(|a, b| cmp_values(order, a.label_values(), b.label_values()));
+            children.sort_unstable_by(|a, b| cmp_values(order, a.labels(), b.labels()));
             sorted.version = version;
         }
         // Children are unique and sorted as gather sorts series; the run's
@@ -474,7 +478,7 @@ impl<M: FamilyMember, const N: usize> Collector for Family<M, N> {
                 let base = c * TOUCH_CHUNK;
                 touch(chunk, |i| run.labels(base + i));
                 for (i, child) in chunk.iter().enumerate() {
-                    run.set_labels(base + i, &inner.desc, child.label_values());
+                    run.set_labels(base + i, &inner.desc, child.labels());
                     child.write_value(run.value(base + i));
                 }
             }
@@ -489,7 +493,7 @@ static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new
 /// Children touched ahead of collecting them.
 const TOUCH_CHUNK: usize = 16;
 
-/// Loads each child, its label value bytes and the labels of its slot in
+/// Loads each child (its label values are in the same block) and the labels of its slot in
 /// one tight loop before a run's labels are written: children and label
 /// vectors are scattered in memory, and independent loads let the CPU
 /// overlap their cache misses. (When the labels are in place already,
@@ -498,9 +502,7 @@ const TOUCH_CHUNK: usize = 16;
 fn touch<'a, M: FamilyMember>(children: &[M], slot: impl Fn(usize) -> &'a [LabelPair]) {
     let mut acc = 0usize;
     for (i, c) in children.iter().enumerate() {
-        for v in c.label_values() {
-            acc ^= usize::from(v.as_bytes().first().copied().unwrap_or(0));
-        }
+        acc ^= c.labels().len();
         acc ^= slot(i).first().map_or(0, |l| l.value.len());
     }
     std::hint::black_box(acc);
@@ -525,11 +527,11 @@ fn touch_values<M: FamilyMember>(children: &[M]) {
 /// Orders children as gather orders series: by label values taken in the
 /// order of the label names (const labels are equal within a family), so
 /// the registry finds them sorted and does not sort again.
-fn cmp_values(order: &[LabelSlot], a: &[Arc<str>], b: &[Arc<str>]) -> Ordering {
+fn cmp_values(order: &[LabelSlot], a: Labels<'_>, b: Labels<'_>) -> Ordering {
     order
         .iter()
         .filter_map(|slot| match *slot {
-            LabelSlot::Variable(i) => Some(a[i].cmp(&b[i])),
+            LabelSlot::Variable(i) => Some(a.get(i).cmp(b.get(i))),
             LabelSlot::Const(_) => None,
         })
         .find(|o| o.is_ne())
@@ -558,13 +560,18 @@ mod tests {
             let values = [v];
             let find = Lookup::new(0, &values);
             let desc = fam.desc().clone();
-            let eq = |k: &Key<1>, m: &crate::Counter| find.matches(k, m.label_values(), &values);
+            let eq = |m: &crate::Counter| find.matches(m.labels(), &values);
             table.child(42, eq, |guard| {
                 let make = move || {
-                    let owned: Box<[Arc<str>]> = Box::new([Arc::from(v)]);
-                    (find.key, crate::Counter::new_child(desc, owned, &()))
+                    let labels = NewLabels {
+                        hash: 42,
+                        words: &find.key.words,
+                        lens: &find.key.lens,
+                        values: &values,
+                    };
+                    crate::Counter::from_series(Series::labeled(desc, Default::default(), &labels))
                 };
-                ptr::from_ref(table.get_or_insert(42, eq, make, guard).0)
+                table.get_or_insert(42, eq, make, guard).0
             })
         };
         let long_a = "0123456789abcdef-tail-one";

@@ -5,8 +5,11 @@
 //! Writers (insert, remove, clear) are serialised by a mutex. Readers load
 //! the current slot array and probe it with atomic loads. A slot holds
 //! null (free: ends a probe), a tombstone (removed: probing goes on) or a
-//! node; a node is published with a release store and never changes until
-//! it is retired. Retired nodes and replaced slot arrays are freed through
+//! child: the raw form of one reference to the child's series, which holds
+//! its hash and packed key ([`super::series`]), so a probe follows one
+//! pointer per slot. A child is published with a release store and never
+//! changes until it is retired. Retired children (their reference is
+//! dropped) and replaced slot arrays are freed through
 //! the crate's epoch-based reclamation ([`super::epoch`]), so a reader
 //! pinned before a removal can finish with what it found; a pin writes
 //! only the reading thread's own record, with no fence on Linux.
@@ -22,8 +25,9 @@
 #![allow(unsafe_code)]
 
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::ops::Deref;
-use std::ptr;
+use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
@@ -32,24 +36,72 @@ use super::epoch;
 
 pub(crate) use epoch::{pin, Guard};
 
-/// The value of a slot whose node was removed: not a valid node address
-/// (nodes are aligned to 8), never dereferenced.
+/// The value of a slot whose child was removed: not a valid child address
+/// (children are aligned to 8), never dereferenced.
 const TOMBSTONE: usize = 1;
 
-/// A child with its hash and its key (the packed label values), kept in
-/// the node so a probe compares values without going through the child.
-struct Node<K, M> {
-    hash: u64,
-    key: K,
-    child: M,
+/// What a table links: a handle that gives up one reference as a raw
+/// pointer and takes it back, and knows its hash.
+///
+/// # Safety
+///
+/// `into_raw` returns a non-null pointer aligned to at least 2, valid
+/// until the reference it carries is taken back by `from_raw`; a handle
+/// made by `from_raw` and never dropped (kept in `ManuallyDrop`) reads it
+/// without taking its reference.
+pub(crate) unsafe trait Linked: Send + Sync + 'static {
+    /// The hash the table places the child by.
+    fn hash(&self) -> u64;
+
+    /// This handle's reference, as a pointer.
+    fn into_raw(self) -> NonNull<u8>;
+
+    /// The handle given up by `into_raw`.
+    ///
+    /// # Safety
+    ///
+    /// `p` comes from `into_raw` of the same type and is still referenced.
+    unsafe fn from_raw(p: NonNull<u8>) -> Self;
 }
 
-struct Slots<K, M> {
+/// A child linked in the table, borrowed without taking a reference: its
+/// pointer came from a slot read under a guard that outlives `'g`.
+pub(crate) struct Ref<'g, M> {
+    child: ManuallyDrop<M>,
+    _guard: PhantomData<&'g M>,
+}
+
+impl<M> Deref for Ref<'_, M> {
+    type Target = M;
+
+    #[inline(always)]
+    fn deref(&self) -> &M {
+        &self.child
+    }
+}
+
+impl<M: Linked> Ref<'_, M> {
+    /// # Safety
+    ///
+    /// `p` is a child linked in a slot array reached under a guard that
+    /// outlives `'g`: the epoch keeps its reference until the guard unpins.
+    #[inline(always)]
+    unsafe fn new(p: NonNull<u8>) -> Self {
+        Self {
+            // SAFETY: the caller's; never dropped, so the reference stays
+            // the table's.
+            child: ManuallyDrop::new(unsafe { M::from_raw(p) }),
+            _guard: PhantomData,
+        }
+    }
+}
+
+struct Slots {
     mask: usize,
-    slots: Box<[AtomicPtr<Node<K, M>>]>,
+    slots: Box<[AtomicPtr<u8>]>,
 }
 
-impl<K, M> Slots<K, M> {
+impl Slots {
     fn with_capacity(cap: usize) -> Self {
         debug_assert!(cap.is_power_of_two());
         Self {
@@ -59,16 +111,39 @@ impl<K, M> Slots<K, M> {
     }
 }
 
-fn tombstone<K, M>() -> *mut Node<K, M> {
+fn tombstone() -> *mut u8 {
     ptr::without_provenance_mut(TOMBSTONE)
 }
 
-fn is_node<K, M>(p: *mut Node<K, M>) -> bool {
+fn is_node(p: *mut u8) -> bool {
     !p.is_null() && p.addr() != TOMBSTONE
 }
 
-/// A slot holding a node, the node's pointer and the node.
-type LiveSlot<'g, K, M> = (&'g AtomicPtr<Node<K, M>>, *mut Node<K, M>, &'g Node<K, M>);
+/// A slot holding a child, the child's pointer and the child.
+type LiveSlot<'g, M> = (&'g AtomicPtr<u8>, NonNull<u8>, Ref<'g, M>);
+
+/// Drops the reference a retired child's slot held.
+///
+/// # Safety
+///
+/// `p` comes from `M::into_raw`, its reference unlinked from every table.
+unsafe fn release<M: Linked>(p: *mut ()) {
+    if let Some(p) = NonNull::new(p.cast::<u8>()) {
+        // SAFETY: the caller's.
+        drop(unsafe { M::from_raw(p) });
+    }
+}
+
+/// Retires the reference of a child just unlinked from its slot.
+///
+/// # Safety
+///
+/// `p` was linked in a slot that now holds something else, and no other
+/// slot of any array made from now on links it: retired once.
+unsafe fn retire_child<M: Linked>(p: NonNull<u8>) {
+    // SAFETY: the caller's; `release::<M>` takes the reference back.
+    unsafe { epoch::retire_raw(p.as_ptr().cast(), release::<M>) };
+}
 
 /// Counts kept by the writer, to decide when to grow or clean up.
 struct Occupancy {
@@ -76,17 +151,18 @@ struct Occupancy {
     tombstones: usize,
 }
 
-pub(crate) struct Table<K, M> {
-    current: AtomicPtr<Slots<K, M>>,
+pub(crate) struct Table<M: Linked> {
+    current: AtomicPtr<Slots>,
     writer: Mutex<Occupancy>,
     /// Bumped by every insert and removal, so a sorted copy of the
     /// children can tell it is stale.
     version: AtomicU64,
+    _children: PhantomData<M>,
 }
 
-// Send + 'static: retired nodes are dropped by whichever thread frees the
-// epoch's garbage, at some later time.
-impl<K: Send + 'static, M: Send + 'static> Table<K, M> {
+// Send + 'static (from `Linked`): retired children are dropped by whichever
+// thread frees the epoch's garbage, at some later time.
+impl<M: Linked> Table<M> {
     pub(crate) fn new() -> Self {
         Self {
             current: AtomicPtr::new(Box::into_raw(Box::new(Slots::with_capacity(8)))),
@@ -95,6 +171,7 @@ impl<K: Send + 'static, M: Send + 'static> Table<K, M> {
                 tombstones: 0,
             }),
             version: AtomicU64::new(0),
+            _children: PhantomData,
         }
     }
 
@@ -121,22 +198,25 @@ impl<K: Send + 'static, M: Send + 'static> Table<K, M> {
     pub(crate) fn child<'a>(
         &'a self,
         hash: u64,
-        eq: impl Fn(&K, &M) -> bool,
-        miss: impl FnOnce(&Guard) -> *const M,
+        eq: impl Fn(&M) -> bool,
+        miss: impl FnOnce(&Guard) -> NonNull<u8>,
     ) -> Child<'a, M> {
         let guard = pin();
-        let child: *const M = match self.get(hash, eq, &guard) {
-            Some(found) => found,
+        let p = match Self::find(self.slots(&guard), hash, eq) {
+            Some((_, p)) => p,
             None => miss(&guard),
         };
         Child {
-            child,
+            // SAFETY: `p` is linked in the table (found, or inserted by
+            // `miss` under `guard`), and `guard` moves into the `Child`,
+            // whose borrow of it ends before the guard unpins.
+            child: unsafe { Ref::new(p) },
             _guard: guard,
             _family: PhantomData,
         }
     }
 
-    fn slots<'g>(&'g self, _guard: &'g Guard) -> &'g Slots<K, M> {
+    fn slots<'g>(&'g self, _guard: &'g Guard) -> &'g Slots {
         // Acquire: pairs with the Release store that published the array.
         let s = self.current.load(Ordering::Acquire);
         // SAFETY: `current` is never null (set in `new`, replaced only by
@@ -146,26 +226,23 @@ impl<K: Send + 'static, M: Send + 'static> Table<K, M> {
     }
 
     /// Finds the child with `hash` for which `eq` holds.
-    #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn get<'g>(
         &'g self,
         hash: u64,
-        eq: impl Fn(&K, &M) -> bool,
+        eq: impl Fn(&M) -> bool,
         guard: &'g Guard,
-    ) -> Option<&'g M> {
-        let (_, node) = Self::find(self.slots(guard), hash, eq)?;
-        Some(&node.child)
+    ) -> Option<Ref<'g, M>> {
+        let (_, p) = Self::find(self.slots(guard), hash, eq)?;
+        // SAFETY: found in the array reached under `guard`.
+        Some(unsafe { Ref::new(p) })
     }
 
-    /// Probes `slots` for the node with `hash` for which `eq` holds: its
-    /// slot index and the node. `slots` was reached under a pinned guard
-    /// that outlives the borrow.
+    /// Probes `slots` for the child with `hash` for which `eq` holds: its
+    /// slot index and pointer. `slots` was reached under a pinned guard
+    /// that outlives the use of the pointer.
     #[inline(always)]
-    fn find(
-        slots: &Slots<K, M>,
-        hash: u64,
-        eq: impl Fn(&K, &M) -> bool,
-    ) -> Option<(usize, &Node<K, M>)> {
+    fn find(slots: &Slots, hash: u64, eq: impl Fn(&M) -> bool) -> Option<(usize, NonNull<u8>)> {
         let mask = slots.mask;
         let mut i = hash as usize & mask;
         // At most every slot once: a probe ends at a free slot, and some
@@ -177,19 +254,19 @@ impl<K: Send + 'static, M: Send + 'static> Table<K, M> {
             let slot = unsafe { slots.slots.get_unchecked(i) };
             // Acquire: pairs with the Release store that published the node.
             let p = slot.load(Ordering::Acquire);
-            if p.is_null() {
-                return None;
-            }
+            // Null: a free slot ends the probe.
+            let nn = NonNull::new(p)?;
             if p.addr() != TOMBSTONE {
                 // SAFETY: `slots` was loaded under a pinned guard, so it was
-                // the current array at some point after the pin; every node
+                // the current array at some point after the pin; every child
                 // it links was therefore unlinked from the current array,
-                // and retired, only after the pin, and the epoch keeps it
-                // until the guard unpins. (A removed node may stay linked in
-                // older arrays; those were retired after the pin too.)
-                let node = unsafe { &*p };
-                if node.hash == hash && eq(&node.key, &node.child) {
-                    return Some((i, node));
+                // and retired, only after the pin, and the epoch keeps its
+                // reference until the guard unpins. (A removed child may
+                // stay linked in older arrays; those were retired after the
+                // pin too.)
+                let child: Ref<'_, M> = unsafe { Ref::new(nn) };
+                if child.hash() == hash && eq(&child) {
+                    return Some((i, nn));
                 }
             }
             if left == 0 {
@@ -200,34 +277,40 @@ impl<K: Send + 'static, M: Send + 'static> Table<K, M> {
         }
     }
 
-    /// Every slot of `slots` that holds a node, with the node's pointer
-    /// and the node. `slots` was reached under a guard that outlives the
+    /// Every slot of `slots` that holds a child, with the child's pointer
+    /// and the child. `slots` was reached under a guard that outlives the
     /// borrow.
-    fn live(slots: &Slots<K, M>) -> impl Iterator<Item = LiveSlot<'_, K, M>> {
+    fn live(slots: &Slots) -> impl Iterator<Item = LiveSlot<'_, M>> {
         slots.slots.iter().filter_map(|slot| {
-            // Acquire: pairs with the Release store that published the node.
+            // Acquire: pairs with the Release store that published the child.
             let p = slot.load(Ordering::Acquire);
             if !is_node(p) {
                 return None;
             }
+            let p = NonNull::new(p)?;
             // SAFETY: as in `find`: `slots` was reached under a guard, so
-            // its nodes are valid while the guard is pinned.
-            Some((slot, p, unsafe { &*p }))
+            // its children are valid while the guard is pinned.
+            Some((slot, p, unsafe { Ref::new(p) }))
         })
     }
 
-    /// Returns the child with `hash` and `eq`, inserting `make()` if there
-    /// is none; the flag says whether it was inserted.
+    /// Returns the child with `hash` and `eq`, inserting `make()` (whose
+    /// hash must be `hash`) if there is none, as a pointer linked in the
+    /// table while `guard` lives; the flag says whether it was inserted.
     #[cold]
-    pub(crate) fn get_or_insert<'g>(
-        &'g self,
+    pub(crate) fn get_or_insert(
+        &self,
         hash: u64,
-        eq: impl Fn(&K, &M) -> bool,
-        make: impl FnOnce() -> (K, M),
-        guard: &'g Guard,
-    ) -> (&'g M, bool) {
+        eq: impl Fn(&M) -> bool,
+        make: impl FnOnce() -> M,
+        guard: &Guard,
+    ) -> (NonNull<u8>, bool) {
+        // Free what earlier removals and growths retired, once no reader
+        // holds it (a load and a branch when nothing is pending): a growing
+        // family would otherwise keep its old slot arrays until a gather.
+        epoch::collect();
         let mut occ = self.writer.lock();
-        if let Some(found) = self.get(hash, &eq, guard) {
+        if let Some((_, found)) = Self::find(self.slots(guard), hash, &eq) {
             return (found, false);
         }
         let cap = self.slots(guard).slots.len();
@@ -243,8 +326,9 @@ impl<K: Send + 'static, M: Send + 'static> Table<K, M> {
         }
         // Build before touching the counts: a panic in `make` then leaves
         // the table as it was.
-        let (key, child) = make();
-        let node = Box::into_raw(Box::new(Node { hash, key, child }));
+        let child = make();
+        debug_assert_eq!(child.hash(), hash);
+        let node = child.into_raw();
         let slots = self.slots(guard);
         let mut i = hash as usize & slots.mask;
         loop {
@@ -257,25 +341,27 @@ impl<K: Send + 'static, M: Send + 'static> Table<K, M> {
             }
             i = (i + 1) & slots.mask;
         }
-        // Release: readers that load the node see it fully built.
-        slots.slots[i].store(node, Ordering::Release);
+        // Release: readers that load the child see it fully built.
+        slots.slots[i].store(node.as_ptr(), Ordering::Release);
         occ.live += 1;
         self.bump();
-        // SAFETY: just stored; freed only through the epoch, after `guard`.
-        (unsafe { &(*node).child }, true)
+        // Just linked; unlinked only under the lock, and then retired
+        // through the epoch, after `guard`.
+        (node, true)
     }
 
-    /// Copies the live nodes into a fresh array of `cap` slots and retires
-    /// the old array (not the nodes, which move over). Writer lock held.
+    /// Copies the live children into a fresh array of `cap` slots and
+    /// retires the old array (not the children, which move over). Writer
+    /// lock held.
     fn rebuild(&self, cap: usize, guard: &Guard) {
         let old = self.slots(guard);
         let fresh = Slots::with_capacity(cap);
-        for (_, p, node) in Self::live(old) {
-            let mut i = node.hash as usize & fresh.mask;
+        for (_, p, child) in Self::live(old) {
+            let mut i = child.hash() as usize & fresh.mask;
             while !fresh.slots[i].load(Ordering::Relaxed).is_null() {
                 i = (i + 1) & fresh.mask;
             }
-            fresh.slots[i].store(p, Ordering::Relaxed);
+            fresh.slots[i].store(p.as_ptr(), Ordering::Relaxed);
         }
         // Release: readers of the new array see its slots filled.
         let old = self
@@ -283,21 +369,21 @@ impl<K: Send + 'static, M: Send + 'static> Table<K, M> {
             .swap(Box::into_raw(Box::new(fresh)), Ordering::AcqRel);
         // SAFETY: the old array is unlinked; readers pinned before this may
         // still probe it, which the epoch waits for. Dropping it frees only
-        // the slot array, not the nodes, which the new array holds.
+        // the slot array, not the children, which the new array holds.
         unsafe { epoch::retire(old) };
     }
 
     /// Removes the child with `hash` for which `eq` holds; whether there was
     /// one.
-    pub(crate) fn remove_one(&self, hash: u64, eq: impl Fn(&K, &M) -> bool, guard: &Guard) -> bool {
+    pub(crate) fn remove_one(&self, hash: u64, eq: impl Fn(&M) -> bool, guard: &Guard) -> bool {
         let mut occ = self.writer.lock();
         let slots = self.slots(guard);
-        let Some((i, node)) = Self::find(slots, hash, eq) else {
+        let Some((i, p)) = Self::find(slots, hash, eq) else {
             return false;
         };
         slots.slots[i].store(tombstone(), Ordering::Release);
         // SAFETY: as in `remove_where`.
-        unsafe { epoch::retire(ptr::from_ref(node).cast_mut()) };
+        unsafe { retire_child::<M>(p) };
         occ.live -= 1;
         occ.tombstones += 1;
         self.bump();
@@ -305,17 +391,17 @@ impl<K: Send + 'static, M: Send + 'static> Table<K, M> {
     }
 
     /// Removes every child for which `remove` holds; how many.
-    pub(crate) fn remove_where(&self, remove: impl Fn(&K, &M) -> bool, guard: &Guard) -> usize {
+    pub(crate) fn remove_where(&self, remove: impl Fn(&M) -> bool, guard: &Guard) -> usize {
         let mut occ = self.writer.lock();
         let slots = self.slots(guard);
         let mut removed = 0;
-        for (slot, p, node) in Self::live(slots) {
-            if remove(&node.key, &node.child) {
+        for (slot, p, child) in Self::live(slots) {
+            if remove(&child) {
                 slot.store(tombstone(), Ordering::Release);
                 // SAFETY: unlinked above, under the writer lock (so once);
                 // readers that found it before are pinned, and the epoch
                 // waits for them.
-                unsafe { epoch::retire(p) };
+                unsafe { retire_child::<M>(p) };
                 removed += 1;
             }
         }
@@ -340,7 +426,7 @@ impl<K: Send + 'static, M: Send + 'static> Table<K, M> {
         for (_, p, _) in Self::live(old_ref) {
             // SAFETY: the whole array is unlinked; the epoch waits for
             // readers pinned before.
-            unsafe { epoch::retire(p) };
+            unsafe { retire_child::<M>(p) };
         }
         let _ = guard;
         // SAFETY: as in `rebuild`.
@@ -358,8 +444,8 @@ impl<K: Send + 'static, M: Send + 'static> Table<K, M> {
     /// its probe chain wraps), and `collect` promises unique series.
     pub(crate) fn for_each(&self, mut f: impl FnMut(&M), guard: &Guard) -> u64 {
         let _occ = self.writer.lock();
-        for (_, _, node) in Self::live(self.slots(guard)) {
-            f(&node.child);
+        for (_, _, child) in Self::live(self.slots(guard)) {
+            f(&child);
         }
         self.version.load(Ordering::Relaxed)
     }
@@ -369,18 +455,18 @@ impl<K: Send + 'static, M: Send + 'static> Table<K, M> {
     }
 }
 
-impl<K, M> Drop for Table<K, M> {
+impl<M: Linked> Drop for Table<M> {
     fn drop(&mut self) {
         let slots = *self.current.get_mut();
         // SAFETY: `&mut self`: no reader or writer can hold a reference into
         // the table, and every guard that could was dropped before. The
-        // current array and the nodes it links are owned by the table
-        // (retired ones are not linked from it); each is freed once.
+        // current array and the references it links are owned by the table
+        // (retired ones are not linked from it); each is dropped once.
         unsafe {
             for slot in (*slots).slots.iter() {
                 let p = slot.load(Ordering::Relaxed);
                 if is_node(p) {
-                    drop(Box::from_raw(p));
+                    release::<M>(p.cast());
                 }
             }
             drop(Box::from_raw(slots));
@@ -398,7 +484,9 @@ impl<K, M> Drop for Table<K, M> {
 /// never store or `mem::forget` one: clone the handle instead. It is not
 /// `Send`, so it cannot be held across an `.await` in a `Send` future.
 pub struct Child<'a, M> {
-    child: *const M,
+    /// Declared before the guard: it reads the child, which the guard
+    /// keeps alive.
+    child: Ref<'a, M>,
     _guard: Guard,
     _family: PhantomData<&'a M>,
 }
@@ -408,11 +496,7 @@ impl<M> Deref for Child<'_, M> {
 
     #[inline]
     fn deref(&self) -> &M {
-        // SAFETY: `child` points into a node of the table found while
-        // `_guard` was pinned; a node is only freed through the epoch after
-        // every guard pinned before its removal is dropped, and `_guard`
-        // lives as long as `self`. The table itself outlives `'a`.
-        unsafe { &*self.child }
+        &self.child
     }
 }
 
@@ -428,37 +512,64 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering as O};
     use std::sync::Arc;
 
+    /// A child for the tests: a hash and a payload, boxed.
+    struct Item<T>(Box<(u64, T)>);
+
+    // SAFETY: a `Box` pointer is non-null, aligned to 8 and valid until
+    // taken back.
+    unsafe impl<T: Send + Sync + 'static> Linked for Item<T> {
+        fn hash(&self) -> u64 {
+            self.0 .0
+        }
+
+        fn into_raw(self) -> NonNull<u8> {
+            NonNull::from(Box::leak(self.0)).cast()
+        }
+
+        unsafe fn from_raw(p: NonNull<u8>) -> Self {
+            // SAFETY: from `into_raw`: a leaked box of this type.
+            Self(unsafe { Box::from_raw(p.cast().as_ptr()) })
+        }
+    }
+
+    fn item<T>(hash: u64, v: T) -> Item<T> {
+        Item(Box::new((hash, v)))
+    }
+
+    fn is(k: u32) -> impl Fn(&Item<u32>) -> bool {
+        move |m| m.0 .1 == k
+    }
+
     #[test]
     fn insert_get_remove_grow_and_sweep() {
-        let t: Table<u32, u32> = Table::new();
+        let t: Table<Item<u32>> = Table::new();
         let g = pin();
         for k in 0..1000u32 {
-            let (v, new) = t.get_or_insert(u64::from(k % 7), |v, _| *v == k, || (k, k), &g);
+            let h = u64::from(k % 7);
+            let (p, new) = t.get_or_insert(h, is(k), || item(h, k), &g);
             assert!(new);
-            assert_eq!(*v, k);
+            // SAFETY: just linked, under `g`.
+            assert_eq!(unsafe { Ref::<Item<u32>>::new(p) }.0 .1, k);
         }
         assert_eq!(t.len(), 1000);
         for k in 0..1000u32 {
-            assert_eq!(t.get(u64::from(k % 7), |v, _| *v == k, &g), Some(&k));
+            assert_eq!(t.get(u64::from(k % 7), is(k), &g).map(|m| m.0 .1), Some(k));
         }
-        assert_eq!(t.remove_where(|v, _| v % 2 == 0, &g), 500);
+        assert_eq!(t.remove_where(|m| m.0 .1 % 2 == 0, &g), 500);
         for k in 0..1000u32 {
-            assert_eq!(
-                t.get(u64::from(k % 7), |v, _| *v == k, &g).is_some(),
-                k % 2 == 1
-            );
+            assert_eq!(t.get(u64::from(k % 7), is(k), &g).is_some(), k % 2 == 1);
         }
         // Churn through tombstones: the table must not fill up.
         for round in 0..50u32 {
             let k = 10_000 + round;
-            t.get_or_insert(u64::from(k), |v, _| *v == k, || (k, k), &g);
-            assert!(t.remove_one(u64::from(k), |v, _| *v == k, &g));
-            assert!(!t.remove_one(u64::from(k), |v, _| *v == k, &g));
+            t.get_or_insert(u64::from(k), is(k), || item(u64::from(k), k), &g);
+            assert!(t.remove_one(u64::from(k), is(k), &g));
+            assert!(!t.remove_one(u64::from(k), is(k), &g));
         }
         assert_eq!(t.len(), 500);
         t.clear(&g);
         assert_eq!(t.len(), 0);
-        assert!(t.get(1, |v, _| *v == 1, &g).is_none());
+        assert!(t.get(1, is(1), &g).is_none());
     }
 
     #[test]
@@ -471,12 +582,12 @@ mod tests {
         }
         let drops = Arc::new(AtomicUsize::new(0));
         {
-            let t: Table<u64, Tracked> = Table::new();
+            let t: Table<Item<Tracked>> = Table::new();
             let g = pin();
             for k in 0..100u64 {
-                t.get_or_insert(k, |_, _| false, || (k, Tracked(drops.clone())), &g);
+                t.get_or_insert(k, |_| false, || item(k, Tracked(drops.clone())), &g);
             }
-            t.remove_where(|k, _| *k < 10, &g);
+            t.remove_where(|m| m.0 .0 < 10, &g);
             drop(g);
         }
         // Removed ones go through the epoch; other tests of this binary
@@ -491,32 +602,32 @@ mod tests {
 
     #[test]
     fn readers_race_writers_without_losing_live_children() {
-        let t: Arc<Table<u64, u64>> = Arc::new(Table::new());
+        let t: Arc<Table<Item<u32>>> = Arc::new(Table::new());
         let g = pin();
-        for k in 0..64u64 {
-            t.get_or_insert(k, |v, _| *v == k, || (k, k), &g);
+        for k in 0..64u32 {
+            t.get_or_insert(u64::from(k), is(k), || item(u64::from(k), k), &g);
         }
         drop(g);
         std::thread::scope(|s| {
             for _ in 0..2 {
                 let t = t.clone();
                 s.spawn(move || {
-                    for i in 0..200_000u64 {
+                    for i in 0..200_000u32 {
                         let k = i % 64;
                         let g = pin();
                         // Keys below 64 are never removed: always found.
-                        assert_eq!(t.get(k, |v, _| *v == k, &g), Some(&k));
+                        assert_eq!(t.get(u64::from(k), is(k), &g).map(|m| m.0 .1), Some(k));
                     }
                 });
             }
             let t = t.clone();
             s.spawn(move || {
-                for i in 0..20_000u64 {
+                for i in 0..20_000u32 {
                     let k = 1_000 + i % 500;
                     let g = pin();
-                    t.get_or_insert(k, |v, _| *v == k, || (k, k), &g);
+                    t.get_or_insert(u64::from(k), is(k), || item(u64::from(k), k), &g);
                     if i % 3 == 0 {
-                        t.remove_one(k, |v, _| *v == k, &g);
+                        t.remove_one(u64::from(k), is(k), &g);
                     }
                 }
             });

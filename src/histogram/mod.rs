@@ -176,7 +176,7 @@ pub(crate) fn validate_buckets(buckets: &[f64]) -> Result<Arc<[f64]>, BucketErro
 /// # Ok::<(), promclient::DescError>(())
 /// ```
 #[derive(Clone)]
-pub struct Histogram(Arc<Series<HistogramCore>>);
+pub struct Histogram(Series<HistogramCore>);
 
 impl Histogram {
     /// An unlabeled histogram with these bucket upper bounds (a trailing
@@ -198,11 +198,7 @@ impl Histogram {
     pub fn with_opts(opts: Opts, buckets: &[f64]) -> Result<Self, DescError> {
         let bounds = validate_buckets(buckets)?;
         let desc = Desc::from_opts(MetricType::Histogram, &opts, &[])?;
-        Ok(Self(Arc::new(Series::new(
-            desc,
-            Box::new([]),
-            HistogramCore::new(bounds),
-        ))))
+        Ok(Self(Series::new(desc, HistogramCore::new(bounds))))
     }
 
     /// Records one observation. Lock-free: it never waits for another
@@ -256,7 +252,7 @@ impl fmt::Debug for Histogram {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Histogram")
             .field("name", &self.0.desc.fq_name())
-            .field("labels", &self.0.values)
+            .field("labels", &self.0.labels())
             .field("buckets", &self.buckets())
             .finish_non_exhaustive()
     }
@@ -268,7 +264,7 @@ impl Collector for Histogram {
     }
 
     fn collect(&self, out: &mut MetricSink<'_>) {
-        if let Some(slot) = out.series(&self.0.desc, &self.0.values, None) {
+        if let Some(slot) = out.series(&self.0.desc, self.0.labels(), None) {
             self.write_value(slot);
         }
     }
@@ -278,16 +274,22 @@ impl FamilyMember for Histogram {
     type Config = Arc<[f64]>;
     const TYPE: MetricType = MetricType::Histogram;
 
-    fn new_child(desc: Desc, values: Box<[Arc<str>]>, bounds: &Arc<[f64]>) -> Self {
-        Self(Arc::new(Series::new(
-            desc,
-            values,
-            HistogramCore::new(bounds.clone()),
-        )))
+    type Core = HistogramCore;
+
+    fn new_core(bounds: &Arc<[f64]>) -> HistogramCore {
+        HistogramCore::new(bounds.clone())
     }
 
-    fn label_values(&self) -> &[Arc<str>] {
-        &self.0.values
+    fn from_series(series: Series<HistogramCore>) -> Self {
+        Self(series)
+    }
+
+    fn series(&self) -> &Series<HistogramCore> {
+        &self.0
+    }
+
+    fn into_series(self) -> Series<HistogramCore> {
+        self.0
     }
 
     fn write_value(&self, slot: &mut Value) {
@@ -318,7 +320,7 @@ impl FamilyMember for Histogram {
         }
         h.sample_count = count;
         h.sample_sum = sum;
-        h.created = Some(self.0.created);
+        h.created = Some(self.0.created());
         h.native = None;
     }
 }

@@ -55,7 +55,7 @@ const COLLECTOR: u64 = 2;
 const HOT_BIT: u64 = 1 << 63;
 
 /// Lock-free histogram state: the bucket bounds, the shards and the spill.
-pub(crate) struct HistogramCore {
+pub struct HistogramCore {
     pub(super) bounds: Arc<[f64]>,
     /// The shard all threads use until two observers collide on it.
     first: Box<[Line]>,
@@ -66,6 +66,14 @@ pub(crate) struct HistogramCore {
     spill: Lazy<Spill>,
     /// One collector at a time.
     collect: Mutex<()>,
+}
+
+impl std::fmt::Debug for HistogramCore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HistogramCore")
+            .field("bounds", &self.bounds)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HistogramCore {

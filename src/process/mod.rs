@@ -281,7 +281,7 @@ pub(crate) struct Emit<'c, 's, 'a> {
 impl Emit<'_, '_, '_> {
     pub(crate) fn value(&mut self, which: Which, v: f64) {
         let desc = &self.collector.descs[which as usize];
-        if let Some(slot) = self.out.series(desc, &[], None) {
+        if let Some(slot) = self.out.series(desc, crate::collector::NO_LABELS, None) {
             *slot = match desc.metric_type() {
                 MetricType::Counter => Value::Counter(CounterValue {
                     value: v,

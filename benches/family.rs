@@ -11,7 +11,7 @@
 //! - `family/lookup_only/1`: the same lookups without the `inc`. The
 //!   `inc` is a locked instruction, a full barrier on x86: with it, one
 //!   iteration cannot overlap the next, so `lookup_inc` is the latency of
-//!   the whole chain (value bytes, hash, slot, node, child, atomic add)
+//!   the whole chain (value bytes, hash, slot, child's block, atomic add)
 //!   while `lookup_only` shows what the lookup costs when surrounding code
 //!   can overlap it.
 //! - `family/lookup_inc/2`: two threads on the same family, each cycling

@@ -183,6 +183,13 @@ fn pack(b: &[u8]) -> [u64; 2] {
     }
 }
 
+/// A value's packed form as a key holds it: its first [`SHORT`] bytes,
+/// zero-padded, and its length saturated at `SHORT + 1`.
+pub(crate) fn packed(v: &str) -> ([u64; 2], u8) {
+    let b = v.as_bytes();
+    (pack(&b[..b.len().min(SHORT)]), b.len().min(SHORT + 1) as u8)
+}
+
 /// Mixes the bytes past the packed prefix of a long value into `acc`.
 #[cold]
 fn hash_tail(mut acc: u64, mut rest: &[u8]) -> u64 {
@@ -218,8 +225,6 @@ mod tests {
         let desc = Desc::new(MetricType::Gauge, "g", "h", &["a"], &[]).unwrap();
         let labels = NewLabels {
             hash: find.hash,
-            words: &find.key.words,
-            lens: &find.key.lens,
             values: &[v],
         };
         Series::labeled(desc, (), &labels)

@@ -382,8 +382,6 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
             || {
                 let labels = NewLabels {
                     hash: find.hash,
-                    words: &find.key.words,
-                    lens: &find.key.lens,
                     values,
                 };
                 M::from_series(Series::labeled(
@@ -565,8 +563,6 @@ mod tests {
                 let make = move || {
                     let labels = NewLabels {
                         hash: 42,
-                        words: &find.key.words,
-                        lens: &find.key.lens,
                         values: &values,
                     };
                     crate::Counter::from_series(Series::labeled(desc, Default::default(), &labels))

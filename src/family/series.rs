@@ -39,7 +39,7 @@ use std::ptr::{self, NonNull};
 use std::sync::atomic::{self, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
-use super::key::{StoredKey, SHORT};
+use super::key::{packed, StoredKey, SHORT};
 use super::table::Linked;
 use super::FamilyMember;
 use crate::desc::Desc;
@@ -72,16 +72,17 @@ unsafe impl<C: Send + Sync> Send for Series<C> {}
 // SAFETY: as for `Send`.
 unsafe impl<C: Send + Sync> Sync for Series<C> {}
 
-/// The label values of a new child, as a family lookup packed them.
+/// The label values of a new child, and the family's hash of them.
 pub(crate) struct NewLabels<'a> {
     pub(crate) hash: u64,
-    /// Per value its first `SHORT` bytes, zero-padded, as two
-    /// little-endian words.
-    pub(crate) words: &'a [[u64; 2]],
-    /// Per value its length, saturated at `SHORT + 1`.
-    pub(crate) lens: &'a [u8],
     pub(crate) values: &'a [&'a str],
 }
+
+// The header owns a `Desc`, shared between threads with the block.
+const _: () = {
+    const fn shared<T: Send + Sync>() {}
+    shared::<Desc>();
+};
 
 /// Bytes of the area before the long values: count, prefixes, lengths.
 fn fixed_area(n: usize) -> usize {
@@ -91,19 +92,12 @@ fn fixed_area(n: usize) -> usize {
 impl<C> Series<C> {
     /// A series outside any family: no label values.
     pub(crate) fn new(desc: Desc, core: C) -> Self {
-        Self::build(desc, core, 0, &[], &[], &[])
+        Self::build(desc, core, 0, &[])
     }
 
     /// A child of a family.
     pub(crate) fn labeled(desc: Desc, core: C, labels: &NewLabels<'_>) -> Self {
-        Self::build(
-            desc,
-            core,
-            labels.hash,
-            labels.words,
-            labels.lens,
-            labels.values,
-        )
+        Self::build(desc, core, labels.hash, labels.values)
     }
 
     fn layout(area: usize) -> Layout {
@@ -115,16 +109,10 @@ impl<C> Series<C> {
             .pad_to_align()
     }
 
-    fn build(
-        desc: Desc,
-        core: C,
-        hash: u64,
-        words: &[[u64; 2]],
-        lens: &[u8],
-        values: &[&str],
-    ) -> Self {
+    /// Everything written into the area is derived here from `values`,
+    /// so the area always matches what `Drop` and `Labels` read back.
+    fn build(desc: Desc, core: C, hash: u64, values: &[&str]) -> Self {
         let n = values.len();
-        debug_assert!(words.len() == n && lens.len() == n);
         let long: usize = values
             .iter()
             .filter(|v| v.len() > SHORT)
@@ -159,13 +147,16 @@ impl<C> Series<C> {
             let count = (n as u32).to_le_bytes();
             ptr::copy_nonoverlapping(count.as_ptr(), at, 4);
             at = at.add(4);
-            for w in words {
+            for v in values {
+                let (w, _) = packed(v);
                 ptr::copy_nonoverlapping(w[0].to_le_bytes().as_ptr(), at, 8);
                 ptr::copy_nonoverlapping(w[1].to_le_bytes().as_ptr(), at.add(8), 8);
                 at = at.add(SHORT);
             }
-            ptr::copy_nonoverlapping(lens.as_ptr(), at, n);
-            at = at.add(n);
+            for v in values {
+                at.write(packed(v).1);
+                at = at.add(1);
+            }
             for v in values.iter().filter(|v| v.len() > SHORT) {
                 ptr::copy_nonoverlapping((v.len() as u64).to_le_bytes().as_ptr(), at, 8);
                 ptr::copy_nonoverlapping(v.as_ptr(), at.add(8), v.len());
@@ -288,8 +279,8 @@ impl<C> Drop for Series<C> {
 }
 
 // SAFETY: a member's raw form is its series block (`Series::into_raw`):
-// non-null, aligned to 8 (it starts with an `AtomicUsize`), valid while
-// referenced; a handle made by `from_raw` reads through it like any
+// non-null, aligned to at least 8 (`Header<C>` holds an `AtomicUsize` and
+// `u64`s), valid while referenced; a handle made by `from_raw` reads through it like any
 // other.
 unsafe impl<M: FamilyMember> Linked for M {
     #[inline(always)]
@@ -416,8 +407,6 @@ mod tests {
         let find = Lookup::new(1, values);
         let labels = NewLabels {
             hash: find.hash,
-            words: &find.key.words,
-            lens: &find.key.lens,
             values,
         };
         Series::labeled(desc, 7, &labels)

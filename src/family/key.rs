@@ -160,7 +160,7 @@ fn eq_long(stored: Labels<'_>, given: &[&str]) -> bool {
 /// they identify it). Lengths 8 to 16 take two overlapping 8-byte reads,
 /// the first and the last eight bytes, the last shifted down past the
 /// bytes the first holds; 4 to 7 the same with 4-byte reads; shorter ones
-/// take their bytes.
+/// take their first, middle and last byte.
 #[inline(always)]
 fn pack(b: &[u8]) -> [u64; 2] {
     debug_assert!(b.len() <= SHORT);
@@ -174,12 +174,17 @@ fn pack(b: &[u8]) -> [u64; 2] {
     } else if let (Some(first), Some(last)) = (b.first_chunk::<4>(), b.last_chunk::<4>()) {
         let rest = u64::from(u32::from_le_bytes(*last)) >> (8 * (8 - n));
         [u64::from(u32::from_le_bytes(*first)) | (rest << 32), 0]
-    } else {
-        let mut w = 0u64;
-        for (i, &c) in b.iter().enumerate() {
-            w |= u64::from(c) << (8 * i);
-        }
+    } else if let Some(&first) = b.first() {
+        // One to three bytes, without a branch on which: the middle and
+        // the last byte at their places (for one or two bytes they fall
+        // on bytes already set, with the same value).
+        let (mid, last) = (n >> 1, n - 1);
+        let w = u64::from(first)
+            | (u64::from(b[mid]) << (8 * mid))
+            | (u64::from(b[last]) << (8 * last));
         [w, 0]
+    } else {
+        [0, 0]
     }
 }
 

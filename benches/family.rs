@@ -22,12 +22,13 @@
 //!
 //! Run with `cargo bench --bench family`.
 //!
-//! Last measured on the 2-core dev VM (2026-11-21), in a slow phase of the
-//! VM (`counter/inc/1` at 2.63 ns in the same session, 2.3 ns when
-//! quiet): `lookup_inc/1` 15.4 ns, `lookup_only/1` 16.9 ns,
-//! `lookup_inc/2` 53.5 ns. A lookup + `inc` executes about 145
-//! instructions (callgrind); in quiet moments an alternating in-process
-//! harness measures 11-13 ns.
+//! Last measured on the 2-core dev VM (2026-11-21, evening), in a slow
+//! phase of the VM, with children as single blocks (`family/series.rs`):
+//! `lookup_inc/1` 15.3 ns, `lookup_only/1` 16.3 ns, `lookup_inc/2`
+//! 44.4 ns (with the separate table node, earlier that day and in a
+//! similar phase: 15.4, 16.9 and 53.5 ns). A lookup + `inc` executes
+//! about 145 instructions (callgrind); in quiet moments an alternating
+//! in-process harness measures 10-13 ns.
 
 use std::hint::black_box;
 

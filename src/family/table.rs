@@ -149,7 +149,18 @@ unsafe fn retire_child<M: Linked>(p: NonNull<u8>) {
 struct Occupancy {
     live: usize,
     tombstones: usize,
+    /// Inserts left that try to free what the last growth or clear
+    /// retired (see [`SWEEPS`]).
+    sweeps: u8,
 }
+
+/// Inserts after a growth or a clear that try to free the slot array (and
+/// children) it retired: an insert is pinned, so the first one after can
+/// advance the epoch once, the second frees. Without them a growing family
+/// keeps every replaced array (as much again as the current one) until a
+/// gather. Not every insert: a try that finds readers in the way is a
+/// `membarrier`, which churning families would pay on each insert.
+const SWEEPS: u8 = 3;
 
 pub(crate) struct Table<M: Linked> {
     current: AtomicPtr<Slots>,
@@ -169,6 +180,7 @@ impl<M: Linked> Table<M> {
             writer: Mutex::new(Occupancy {
                 live: 0,
                 tombstones: 0,
+                sweeps: 0,
             }),
             version: AtomicU64::new(0),
             _children: PhantomData,
@@ -305,11 +317,11 @@ impl<M: Linked> Table<M> {
         make: impl FnOnce() -> M,
         guard: &Guard,
     ) -> (NonNull<u8>, bool) {
-        // Free what earlier removals and growths retired, once no reader
-        // holds it (a load and a branch when nothing is pending): a growing
-        // family would otherwise keep its old slot arrays until a gather.
-        epoch::collect();
         let mut occ = self.writer.lock();
+        if occ.sweeps > 0 {
+            occ.sweeps -= 1;
+            epoch::collect();
+        }
         if let Some((_, found)) = Self::find(self.slots(guard), hash, &eq) {
             return (found, false);
         }
@@ -323,6 +335,7 @@ impl<M: Linked> Table<M> {
             };
             self.rebuild(new_cap, guard);
             occ.tombstones = 0;
+            occ.sweeps = SWEEPS;
         }
         // Build before touching the counts: a panic in `make` then leaves
         // the table as it was.
@@ -434,6 +447,7 @@ impl<M: Linked> Table<M> {
         *occ = Occupancy {
             live: 0,
             tombstones: 0,
+            sweeps: SWEEPS,
         };
         self.bump();
     }

@@ -35,6 +35,17 @@ pub(crate) struct StoredKey<const N: usize> {
     lens: [u8; N],
 }
 
+impl<const N: usize> StoredKey<N> {
+    /// Value `i`'s first [`SHORT`] bytes, zero-padded, as a big-endian
+    /// number: where two values' prefixes differ, the numbers order them
+    /// as their bytes do (a value that ends where the other goes on has a
+    /// zero there, below any byte but zero).
+    #[inline]
+    pub(crate) fn prefix(&self, i: usize) -> u128 {
+        u128::from_be_bytes(self.bytes[i])
+    }
+}
+
 impl<const N: usize> Key<N> {
     /// Equality with a stored key, compared word by word in registers.
     #[inline(always)]

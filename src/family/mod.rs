@@ -148,6 +148,8 @@ struct FamilyInner<M: FamilyMember, const N: usize> {
 struct Sorted<M> {
     children: Vec<M>,
     version: u64,
+    /// Sort keys, kept for the next change: see [`sort_children`].
+    keys: Vec<(u128, u32)>,
 }
 
 impl<M: FamilyMember, const N: usize> Clone for Family<M, N> {
@@ -237,6 +239,7 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
                 sorted: Mutex::new(Sorted {
                     children: Vec::new(),
                     version: u64::MAX,
+                    keys: Vec::new(),
                 }),
             }),
         }
@@ -444,14 +447,13 @@ impl<M: FamilyMember, const N: usize> Collector for Family<M, N> {
         let inner = &*self.inner;
         let mut sorted = inner.sorted.lock();
         if sorted.version != inner.table.version() {
-            let Sorted { children, .. } = &mut *sorted;
+            let Sorted { children, keys, .. } = &mut *sorted;
             children.clear();
             // The copy and its version come from one state of the table.
             let version = inner
                 .table
                 .for_each(|m| children.push(m.clone()), &table::pin());
-            let order = inner.desc.label_order();
-            children.sort_unstable_by(|a, b| cmp_values(order, a.labels(), b.labels()));
+            sort_children::<M, N>(children, inner.desc.label_order(), keys);
             sorted.version = version;
         }
         // Children are unique and sorted as gather sorts series; the run's
@@ -522,6 +524,63 @@ fn touch_values<M: FamilyMember>(children: &[M]) {
     std::hint::black_box(acc);
 }
 
+/// Sorts `children` as gather sorts series ([`cmp_values`]), by the
+/// prefix of the first value compared first: sorting `(prefix, index)`
+/// pairs reads no child, and only children whose prefixes tie are then
+/// compared value by value. With the full comparison alone, re-sorting a
+/// changed 10,000-child family took 15.7M instructions, most of them
+/// following children to their values.
+fn sort_children<M: FamilyMember, const N: usize>(
+    children: &mut [M],
+    order: &[LabelSlot],
+    keys: &mut Vec<(u128, u32)>,
+) {
+    let Some(first) = order.iter().find_map(|slot| match *slot {
+        LabelSlot::Variable(i) => Some(i),
+        LabelSlot::Const(_) => None,
+    }) else {
+        // No variable label: at most one child.
+        return;
+    };
+    if u32::try_from(children.len()).is_err() {
+        children.sort_unstable_by(|a, b| cmp_values(order, a.labels(), b.labels()));
+        return;
+    }
+    keys.clear();
+    keys.extend(
+        children
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.labels().key::<N>().prefix(first), i as u32)),
+    );
+    keys.sort_unstable();
+    // Put child `keys[j].1` at `j`, cycle by cycle, marking the places
+    // filled.
+    const DONE: u32 = u32::MAX;
+    for start in 0..keys.len() {
+        let mut j = start;
+        while keys[j].1 != DONE {
+            let from = keys[j].1 as usize;
+            keys[j].1 = DONE;
+            if from == start {
+                break;
+            }
+            children.swap(j, from);
+            j = from;
+        }
+    }
+    // Runs of equal prefixes: the values decide.
+    let mut at = 0;
+    while at < keys.len() {
+        let run = keys[at..].partition_point(|k| k.0 == keys[at].0);
+        if run > 1 {
+            children[at..at + run]
+                .sort_unstable_by(|a, b| cmp_values(order, a.labels(), b.labels()));
+        }
+        at += run;
+    }
+}
+
 /// Orders children as gather orders series: by label values taken in the
 /// order of the label names (const labels are equal within a family), so
 /// the registry finds them sorted and does not sort again.
@@ -579,5 +638,53 @@ mod tests {
         assert_eq!(child("x").value(), 1.0);
         assert_eq!(child(long_a).value(), 2.0);
         assert_eq!(fam.len(), 4);
+    }
+
+    /// Prefix-first sorting gives exactly the order of comparing values,
+    /// with ties on the first value's prefix (equal values, values equal
+    /// in their first 16 bytes, a value and the same with a NUL after it),
+    /// a const label ordered first, and the second value deciding.
+    #[test]
+    fn children_sort_by_prefix_as_by_values() {
+        let opts = Opts::new("s_total", "h").const_label("a_const", "x");
+        let fam = CounterVec::<2>::with_opts(opts, ["z", "b"]).unwrap();
+        let firsts = [
+            "",
+            "a",
+            "a\0",
+            "ab",
+            "0123456789abcdef",
+            "0123456789abcdef0",
+            "0123456789abcdef-long-tail",
+            "0123456789abcdef-long-tail-2",
+            "é",
+            "\u{10ffff}",
+        ];
+        let mut state = 7u64;
+        for round in 0..400 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let z = firsts[(state >> 33) as usize % firsts.len()];
+            let b = format!("{}", (state >> 20) % 17);
+            let b = if round % 5 == 0 { "" } else { b.as_str() };
+            fam.with_label_values([z, b]).inc();
+        }
+        let mut children = Vec::new();
+        fam.inner
+            .table
+            .for_each(|m| children.push(m.clone()), &table::pin());
+        let order = fam.desc().label_order();
+        let mut want = children.clone();
+        want.sort_by(|a, b| cmp_values(order, a.labels(), b.labels()));
+        let mut keys = Vec::new();
+        sort_children::<crate::Counter, 2>(&mut children, order, &mut keys);
+        let names = |v: &[crate::Counter]| -> Vec<Vec<String>> {
+            v.iter()
+                .map(|c| c.labels().iter().map(str::to_string).collect())
+                .collect()
+        };
+        assert_eq!(names(&children), names(&want));
+        assert!(children.len() > 50, "{}", children.len());
     }
 }

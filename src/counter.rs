@@ -138,17 +138,7 @@ impl FamilyMember for Counter {
         CounterCore::default()
     }
 
-    fn from_series(series: Series<CounterCore>) -> Self {
-        Self(series)
-    }
-
-    fn series(&self) -> &Series<CounterCore> {
-        &self.0
-    }
-
-    fn into_series(self) -> Series<CounterCore> {
-        self.0
-    }
+    crate::family::series_accessors!();
 
     fn update_value(&self, slot: &mut Value) {
         match slot {

@@ -143,17 +143,7 @@ impl FamilyMember for Gauge {
         AtomicU64::new(0)
     }
 
-    fn from_series(series: Series<AtomicU64>) -> Self {
-        Self(series)
-    }
-
-    fn series(&self) -> &Series<AtomicU64> {
-        &self.0
-    }
-
-    fn into_series(self) -> Series<AtomicU64> {
-        self.0
-    }
+    crate::family::series_accessors!();
 
     fn write_value(&self, slot: &mut Value) {
         *slot = Value::Gauge(self.value());

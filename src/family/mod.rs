@@ -88,6 +88,25 @@ pub trait FamilyMember: Clone + Collector + sealed::Sealed {
     }
 }
 
+/// A [`FamilyMember`]'s accessors of the `Series<Self::Core>` it wraps as
+/// its only field.
+macro_rules! series_accessors {
+    () => {
+        fn from_series(series: $crate::family::Series<Self::Core>) -> Self {
+            Self(series)
+        }
+
+        fn series(&self) -> &$crate::family::Series<Self::Core> {
+            &self.0
+        }
+
+        fn into_series(self) -> $crate::family::Series<Self::Core> {
+            self.0
+        }
+    };
+}
+pub(crate) use series_accessors;
+
 impl sealed::Sealed for crate::Counter {}
 impl sealed::Sealed for crate::Gauge {}
 impl sealed::Sealed for crate::Histogram {}

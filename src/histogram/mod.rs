@@ -280,17 +280,7 @@ impl FamilyMember for Histogram {
         HistogramCore::new(bounds.clone())
     }
 
-    fn from_series(series: Series<HistogramCore>) -> Self {
-        Self(series)
-    }
-
-    fn series(&self) -> &Series<HistogramCore> {
-        &self.0
-    }
-
-    fn into_series(self) -> Series<HistogramCore> {
-        self.0
-    }
+    crate::family::series_accessors!();
 
     fn write_value(&self, slot: &mut Value) {
         let core = &self.0.core;

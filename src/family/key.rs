@@ -23,8 +23,8 @@ const K_POS: u64 = 0x9e37_79b9_7f4a_7c15;
 /// any longer value means "compare the bytes too").
 #[derive(Clone, Copy)]
 pub(crate) struct Key<const N: usize> {
-    pub(crate) words: [[u64; 2]; N],
-    pub(crate) lens: [u8; N],
+    words: [[u64; 2]; N],
+    lens: [u8; N],
 }
 
 /// A [`Key`] as a series keeps it, in its label area: the words as bytes

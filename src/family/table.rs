@@ -341,7 +341,7 @@ impl<M: Linked> Table<M> {
         // the table as it was.
         let child = make();
         debug_assert_eq!(child.hash(), hash);
-        let node = child.into_raw();
+        let raw = child.into_raw();
         let slots = self.slots(guard);
         let mut i = hash as usize & slots.mask;
         loop {
@@ -355,12 +355,12 @@ impl<M: Linked> Table<M> {
             i = (i + 1) & slots.mask;
         }
         // Release: readers that load the child see it fully built.
-        slots.slots[i].store(node.as_ptr(), Ordering::Release);
+        slots.slots[i].store(raw.as_ptr(), Ordering::Release);
         occ.live += 1;
         self.bump();
         // Just linked; unlinked only under the lock, and then retired
         // through the epoch, after `guard`.
-        (node, true)
+        (raw, true)
     }
 
     /// Copies the live children into a fresh array of `cap` slots and

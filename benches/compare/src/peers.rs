@@ -63,27 +63,36 @@ fn row(workload: &str, unit: &'static str, cs: &[Contender<'_>], figures: Vec<f6
     }
 }
 
-/// One scrape of our registry: gather into the kept snapshot, text into
-/// the kept buffer.
-pub fn scrape_ours(
-    registry: &promclient::Registry,
-    snapshot: &mut promclient::Snapshot,
-    out: &mut Vec<u8>,
-) {
-    registry.gather_into(snapshot).expect("gather");
-    out.clear();
-    promclient::encoding::text::encode(snapshot, out).expect("encode");
+/// Our contender in a scrape workload: each operation gathers into the
+/// kept snapshot and writes text into the kept buffer.
+pub fn scrape_ours<'a>(
+    registry: &'a promclient::Registry,
+    snapshot: &'a mut promclient::Snapshot,
+    out: &'a mut Vec<u8>,
+) -> Contender<'a> {
+    Contender::new("promclient", move |n| {
+        for _ in 0..n {
+            registry.gather_into(snapshot).expect("gather");
+            out.clear();
+            promclient::encoding::text::encode(snapshot, out).expect("encode");
+        }
+    })
 }
 
-/// One scrape of a `prometheus` registry into the kept buffer.
-pub fn scrape_prometheus(
-    registry: &prometheus::Registry,
-    encoder: &prometheus::TextEncoder,
-    out: &mut Vec<u8>,
-) {
-    let families = registry.gather();
-    out.clear();
-    prometheus::Encoder::encode(encoder, &families, out).expect("encode");
+/// The `prometheus` contender in a scrape workload: each operation
+/// gathers and writes text into the kept buffer.
+pub fn scrape_prometheus<'a>(
+    registry: &'a prometheus::Registry,
+    encoder: &'a prometheus::TextEncoder,
+    out: &'a mut Vec<u8>,
+) -> Contender<'a> {
+    Contender::new("prometheus", move |n| {
+        for _ in 0..n {
+            let families = registry.gather();
+            out.clear();
+            prometheus::Encoder::encode(encoder, &families, out).expect("encode");
+        }
+    })
 }
 
 fn recorder() -> PrometheusRecorder {
@@ -419,16 +428,8 @@ fn encode_text(plan: Plan) -> Vec<Row> {
     let mut m_buf = Vec::new();
     let encoder = prometheus::TextEncoder::new();
     let mut cs = [
-        Contender::new("promclient", |n| {
-            for _ in 0..n {
-                scrape_ours(&ours, &mut snapshot, &mut ours_buf);
-            }
-        }),
-        Contender::new("prometheus", |n| {
-            for _ in 0..n {
-                scrape_prometheus(&prom, &encoder, &mut prom_buf);
-            }
-        }),
+        scrape_ours(&ours, &mut snapshot, &mut ours_buf),
+        scrape_prometheus(&prom, &encoder, &mut prom_buf),
         Contender::new("prometheus-client", |n| {
             for _ in 0..n {
                 pc_buf.clear();

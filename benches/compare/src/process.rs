@@ -62,16 +62,8 @@ pub fn process_collect(plan: Plan) -> Vec<Row> {
         }
         let fds = open_fds();
         let mut cs = [
-            Contender::new("promclient", |n| {
-                for _ in 0..n {
-                    scrape_ours(&ours, &mut snapshot, &mut ours_buf);
-                }
-            }),
-            Contender::new("prometheus", |n| {
-                for _ in 0..n {
-                    scrape_prometheus(&prom, &encoder, &mut prom_buf);
-                }
-            }),
+            scrape_ours(&ours, &mut snapshot, &mut ours_buf),
+            scrape_prometheus(&prom, &encoder, &mut prom_buf),
             Contender::new("measured", |n| {
                 for _ in 0..n {
                     std::hint::black_box(crate::measured_peer::process_scrape(&me, &mut me_enc));

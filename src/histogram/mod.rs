@@ -6,7 +6,6 @@
 //! `state` module.
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::Instant;
 
 use crate::collector::{Collector, MetricSink};
@@ -15,7 +14,9 @@ use crate::error::{BucketError, DescError};
 use crate::family::{FamilyMember, Series};
 use crate::snapshot::{Bucket, HistogramValue, Value};
 
+mod buckets;
 mod state;
+pub(crate) use self::buckets::Buckets;
 pub(crate) use self::state::HistogramCore;
 
 /// client_golang's default buckets, tailored to request latencies in
@@ -130,7 +131,7 @@ pub fn exponential_buckets_range(
 }
 
 /// Checks bucket bounds and drops a trailing `+Inf` (it is implicit).
-pub(crate) fn validate_buckets(buckets: &[f64]) -> Result<Arc<[f64]>, BucketError> {
+pub(crate) fn validate_buckets(buckets: &[f64]) -> Result<Buckets, BucketError> {
     let mut bounds = buckets;
     if let Some(&last) = bounds.last() {
         if last == f64::INFINITY {
@@ -149,7 +150,7 @@ pub(crate) fn validate_buckets(buckets: &[f64]) -> Result<Arc<[f64]>, BucketErro
             });
         }
     }
-    Ok(Arc::from(bounds))
+    Ok(Buckets::new(bounds))
 }
 
 /// A histogram with classic buckets. Cheap to clone; clones share state.
@@ -221,7 +222,7 @@ impl Histogram {
     /// The upper bounds of the buckets, without the implicit `+Inf`.
     #[must_use]
     pub fn buckets(&self) -> &[f64] {
-        &self.0.core.bounds
+        self.0.core.buckets.bounds()
     }
 
     /// The number of observations so far.
@@ -271,13 +272,13 @@ impl Collector for Histogram {
 }
 
 impl FamilyMember for Histogram {
-    type Config = Arc<[f64]>;
+    type Config = Buckets;
     const TYPE: MetricType = MetricType::Histogram;
 
     type Core = HistogramCore;
 
-    fn new_core(bounds: &Arc<[f64]>) -> HistogramCore {
-        HistogramCore::new(bounds.clone())
+    fn new_core(buckets: &Buckets) -> HistogramCore {
+        HistogramCore::new(buckets.clone())
     }
 
     crate::family::series_accessors!();
@@ -288,7 +289,7 @@ impl FamilyMember for Histogram {
             *slot = Value::Histogram(Box::default());
         }
         let Value::Histogram(h) = slot else { return };
-        let n = core.bounds.len();
+        let n = core.buckets.len();
         // Reuse the bucket vector: `cumulative_count` first sums the
         // per-bucket counts, then is accumulated in place.
         h.buckets.resize_with(n, Bucket::default);
@@ -302,7 +303,7 @@ impl FamilyMember for Histogram {
             }
         });
         let mut acc = 0u64;
-        for (b, &bound) in h.buckets.iter_mut().zip(core.bounds.iter()) {
+        for (b, &bound) in h.buckets.iter_mut().zip(core.buckets.bounds()) {
             acc += b.cumulative_count;
             b.cumulative_count = acc;
             b.upper_bound = bound;
@@ -357,8 +358,11 @@ mod tests {
 
     #[test]
     fn validate_drops_trailing_inf_and_refuses_disorder() {
-        assert_eq!(&*validate_buckets(&[1.0, f64::INFINITY]).unwrap(), &[1.0]);
-        assert_eq!(&*validate_buckets(&[]).unwrap(), &[] as &[f64]);
+        assert_eq!(
+            validate_buckets(&[1.0, f64::INFINITY]).unwrap().bounds(),
+            &[1.0]
+        );
+        assert_eq!(validate_buckets(&[]).unwrap().bounds(), &[] as &[f64]);
         assert!(matches!(
             validate_buckets(&[1.0, 1.0]),
             Err(BucketError::NotIncreasing { index: 1, .. })

@@ -35,8 +35,8 @@
 
 use std::cell::Cell;
 use std::marker::PhantomData;
-use std::sync::Arc;
 
+use super::Buckets;
 use crate::sync::{backoff, AtomicPtr, AtomicU64, Mutex, Ordering};
 
 /// Cell indices within a shard.
@@ -56,7 +56,7 @@ const HOT_BIT: u64 = 1 << 63;
 
 /// Lock-free histogram state: the bucket bounds, the shards and the spill.
 pub struct HistogramCore {
-    pub(super) bounds: Arc<[f64]>,
+    pub(super) buckets: Buckets,
     /// The shard all threads use until two observers collide on it.
     first: Box<[Line]>,
     /// [`shard_count`] shards of `first.len()` lines each, back to back,
@@ -71,16 +71,16 @@ pub struct HistogramCore {
 impl std::fmt::Debug for HistogramCore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HistogramCore")
-            .field("bounds", &self.bounds)
+            .field("buckets", &self.buckets)
             .finish_non_exhaustive()
     }
 }
 
 impl HistogramCore {
-    pub(super) fn new(bounds: Arc<[f64]>) -> Self {
-        let lines = (FIRST + bounds.len() + 1).div_ceil(8);
+    pub(super) fn new(buckets: Buckets) -> Self {
+        let lines = (FIRST + buckets.len() + 1).div_ceil(8);
         let core = Self {
-            bounds,
+            buckets,
             first: lines_of(lines),
             more: Lazy::new(),
             spill: Lazy::new(),
@@ -95,7 +95,8 @@ impl HistogramCore {
 
     #[cold]
     fn spill(&self) -> &Spill {
-        self.spill.get_or_init(|| Spill::new(self.bounds.len() + 2))
+        self.spill
+            .get_or_init(|| Spill::new(self.buckets.len() + 2))
     }
 
     /// The shards in use: `first` alone, or the grown ones.
@@ -119,25 +120,12 @@ impl HistogramCore {
         }
     }
 
-    #[inline]
-    pub(super) fn bucket_index(&self, v: f64) -> usize {
-        let b = &self.bounds;
-        if b.len() <= 32 {
-            // Branchless: the index is the number of bounds below v, i.e.
-            // all bounds minus those v fits under. NaN fits under none and
-            // lands in +Inf, as in client_golang.
-            b.len() - b.iter().map(|&ub| usize::from(v <= ub)).sum::<usize>()
-        } else {
-            search(b, v)
-        }
-    }
-
     /// Always inlined: called, it measured 6.8 ns against 5.9 ns inlined
     /// (`ho` harness, alternating slots, minimum of 100), as the compiler
     /// judged it too big to inline on its own.
     #[inline(always)]
     pub(super) fn observe(&self, v: f64) {
-        let i = self.bucket_index(v);
+        let i = self.buckets.index(v);
         let shard = self.shard();
         match shard.try_lock(OBSERVER) {
             Ok(()) => {
@@ -189,7 +177,7 @@ impl HistogramCore {
             Some(spill) => spill.snapshot(&mut add),
             None => (0, 0.0),
         };
-        let buckets = self.bounds.len() + 1;
+        let buckets = self.buckets.len() + 1;
         let mut read = |shard: Shard<'_>| {
             shard.lock();
             // Relaxed: under the lock (see `observe`).
@@ -213,7 +201,7 @@ impl HistogramCore {
     /// Observations so far, without locking: exact when no observation is
     /// in flight.
     pub(super) fn count(&self) -> u64 {
-        let buckets = self.bounds.len() + 1;
+        let buckets = self.buckets.len() + 1;
         // Relaxed: an approximate recent count.
         let sharded: u64 = self
             .shards()
@@ -225,15 +213,6 @@ impl HistogramCore {
             .map_or(0, |s| s.hot.load(Ordering::Relaxed) & !HOT_BIT);
         sharded + spilled
     }
-}
-
-/// [`HistogramCore::bucket_index`] for many bounds: a binary search, out
-/// of line to keep the common case small enough to inline.
-#[inline(never)]
-fn search(bounds: &[f64], v: f64) -> usize {
-    bounds.partition_point(|&ub| {
-        v.partial_cmp(&ub) == Some(std::cmp::Ordering::Greater) || v.is_nan()
-    })
 }
 
 /// How many shards a histogram spreads over: about one per CPU, a power of
@@ -529,37 +508,36 @@ fn add_float(cell: &AtomicU64, v: f64) {
 #[cfg(all(test, not(promclient_loom)))]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     #[test]
-    fn bucket_index_matches_le_semantics() {
-        let core = HistogramCore::new(Arc::from(&[1.0, 2.0, 5.0][..]));
-        assert_eq!(core.bucket_index(0.5), 0);
-        assert_eq!(core.bucket_index(1.0), 0);
-        assert_eq!(core.bucket_index(1.5), 1);
-        assert_eq!(core.bucket_index(5.0), 2);
-        assert_eq!(core.bucket_index(5.1), 3);
-        assert_eq!(core.bucket_index(f64::NAN), 3);
+    fn bucket_index_has_le_semantics() {
+        let core = HistogramCore::new(Buckets::new(&[1.0, 2.0, 5.0]));
+        assert_eq!(core.buckets.index(0.5), 0);
+        assert_eq!(core.buckets.index(1.0), 0);
+        assert_eq!(core.buckets.index(1.5), 1);
+        assert_eq!(core.buckets.index(5.0), 2);
+        assert_eq!(core.buckets.index(5.1), 3);
+        assert_eq!(core.buckets.index(f64::NAN), 3);
         let many: Vec<f64> = (0..100).map(f64::from).collect();
-        let big = HistogramCore::new(Arc::from(&many[..]));
-        assert_eq!(big.bucket_index(-1.0), 0);
-        assert_eq!(big.bucket_index(0.0), 0);
-        assert_eq!(big.bucket_index(0.5), 1);
-        assert_eq!(big.bucket_index(99.0), 99);
-        assert_eq!(big.bucket_index(99.5), 100);
-        assert_eq!(big.bucket_index(f64::NAN), 100);
+        let big = HistogramCore::new(Buckets::new(&many));
+        assert_eq!(big.buckets.index(-1.0), 0);
+        assert_eq!(big.buckets.index(0.0), 0);
+        assert_eq!(big.buckets.index(0.5), 1);
+        assert_eq!(big.buckets.index(99.0), 99);
+        assert_eq!(big.buckets.index(99.5), 100);
+        assert_eq!(big.buckets.index(f64::NAN), 100);
     }
 
     /// Counts and sum of a snapshot, the counts per bucket.
     fn snap(core: &HistogramCore) -> (u64, f64, Vec<u64>) {
-        let mut counts = vec![0; core.bounds.len() + 1];
+        let mut counts = vec![0; core.buckets.len() + 1];
         let (count, sum) = core.snapshot(|i, n| counts[i] += n);
         (count, sum, counts)
     }
 
     #[test]
     fn one_thread_uses_one_shard_and_no_spill() {
-        let core = HistogramCore::new(Arc::from(&[1.0, 2.0][..]));
+        let core = HistogramCore::new(Buckets::new(&[1.0, 2.0]));
         for v in [0.5, 1.5, 9.0] {
             core.observe(v);
         }
@@ -570,7 +548,7 @@ mod tests {
 
     #[test]
     fn observations_meeting_a_collector_spill_and_still_add_up() {
-        let core = HistogramCore::new(Arc::from(&[1.0][..]));
+        let core = HistogramCore::new(Buckets::new(&[1.0]));
         let first = Shard(&core.first);
         for round in 1..=5u64 {
             core.observe(0.5);
@@ -590,7 +568,7 @@ mod tests {
 
     #[test]
     fn a_collision_grows_shards_and_a_thread_that_meets_another_moves_home() {
-        let core = HistogramCore::new(Arc::from(&[1.0][..]));
+        let core = HistogramCore::new(Buckets::new(&[1.0]));
         core.observe(0.5);
         // As if another observer held the shard.
         let first = Shard(&core.first);
@@ -660,11 +638,11 @@ mod tests {
         assert_eq!(std::mem::align_of::<Line>(), 64);
         assert_eq!(std::mem::size_of::<Line>(), 64);
         // Lock, sum, 11 bounds and +Inf: 14 cells, two lines.
-        let core = HistogramCore::new(Arc::from(&[0.0; 11][..]));
+        let core = HistogramCore::new(Buckets::new(&[0.0; 11]));
         assert_eq!(core.first.len(), 2);
         // Nine bounds: 12 cells, still two lines; six: 9 cells.
-        assert_eq!(HistogramCore::new(Arc::from(&[0.0; 6][..])).first.len(), 2);
-        assert_eq!(HistogramCore::new(Arc::from(&[0.0; 5][..])).first.len(), 1);
+        assert_eq!(HistogramCore::new(Buckets::new(&[0.0; 6])).first.len(), 2);
+        assert_eq!(HistogramCore::new(Buckets::new(&[0.0; 5])).first.len(), 1);
     }
 }
 
@@ -704,7 +682,7 @@ mod loom_model {
         b.preemption_bound = Some(3);
         b.check(|| {
             let values = [0.5, 2.0, 8.0];
-            let core = Arc::new(HistogramCore::new(std::sync::Arc::from(&[1.0, 4.0][..])));
+            let core = Arc::new(HistogramCore::new(Buckets::new(&[1.0, 4.0])));
             let observers: Vec<_> = [0usize, 1]
                 .into_iter()
                 .map(|t| {

@@ -30,6 +30,13 @@
 //! takes 5.6 ns against 7.45 ns before; of that, the branchless bucket
 //! search over 11 bounds is about 2.5 ns. Two threads no longer share a
 //! cache line once the histogram has grown its per-CPU shards.
+//!
+//! Later the same day the bucket came from a cell table instead of a
+//! compare per bound (`src/histogram/buckets.rs`). Alternating the two in
+//! one process, 61 slots of 2,000,000 observes each, three runs: new/old
+//! medians 0.83x, 0.84x and 0.87x; minima 7.05 ns before and 5.95 ns after.
+//! Criterion afterwards: `observe/1` 7.99 ns in a medium phase and 8.64 ns
+//! in a slow one (8.9 and 10.1 ns before, in similar phases).
 
 use std::hint::black_box;
 

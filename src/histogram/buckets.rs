@@ -14,8 +14,8 @@
 //! number of bounds below each cell's start and the cell's bound. The
 //! bucket is that number, plus one if `v` is above the cell's bound: one
 //! table load and one compare, whatever the number of bounds. Layouts
-//! that would need more than [`MAX_CELLS`] cells fall back to comparing
-//! with every bound (up to 32) or a binary search.
+//! that would need more than [`MAX_CELLS`] cells, or have a `-0.0` bound,
+//! fall back to comparing with every bound (up to 32) or a binary search.
 
 use std::sync::Arc;
 

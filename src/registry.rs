@@ -628,6 +628,17 @@ struct Book {
     prev_run: Option<RunKey>,
 }
 
+impl Book {
+    /// The family's first series of gather `gather`.
+    #[inline]
+    fn start(&mut self, gather: u64) {
+        self.gather = gather;
+        self.fill = 0;
+        self.sources = 0;
+        self.unsorted = false;
+    }
+}
+
 /// Which children filled a run of series: a family's id, the version of
 /// its sorted children, and their number. Children and their label values
 /// never change within a version, so the same key in two gathers means the
@@ -643,9 +654,6 @@ pub(crate) struct GatherState {
     collector: u64,
     /// `(family, fill before)` for families the current collector touched.
     touched: Vec<(usize, usize)>,
-    /// The last descriptor seen and its family, to skip the name lookup
-    /// while one collector reports many series of one descriptor.
-    last: Option<(Desc, usize)>,
     layout_dirty: bool,
     name_buf: String,
     /// Per family, parallel to `Snapshot::families`: its series' label
@@ -696,13 +704,11 @@ impl fmt::Debug for GatherState {
 impl GatherState {
     fn begin(&mut self) {
         self.gather += 1;
-        self.last = None;
     }
 
     fn begin_collector(&mut self) {
         self.collector += 1;
         self.touched.clear();
-        self.last = None;
     }
 
     fn rollback_collector(&mut self) {
@@ -717,12 +723,17 @@ impl GatherState {
             }
         }
         self.touched.clear();
-        self.last = None;
     }
 
     /// The family of `desc`, counting the current collector call among its
     /// sources; `None` (with an error recorded) if the descriptor disagrees
     /// with the family.
+    ///
+    /// The common case is inline: the descriptor's slot hint names a family
+    /// whose name is the descriptor's own `Arc` (both alive, so the same
+    /// string), with the same help and type. Nothing is cloned: a cached
+    /// `Desc` clone of the last descriptor cost two locked reference-count
+    /// operations per family, every gather.
     #[inline]
     fn enter(
         &mut self,
@@ -730,13 +741,20 @@ impl GatherState {
         desc: &Desc,
         errors: &mut Vec<CollectError>,
     ) -> Option<usize> {
-        let p = match &self.last {
-            Some((d, p)) if d.ptr_eq(desc) => *p,
-            _ => {
-                let p = self.family_for(families, desc, errors)?;
-                self.last = Some((desc.clone(), p));
-                p
+        let hint = desc.slot_hint();
+        let known = families.get(hint).is_some_and(|fam| {
+            Arc::ptr_eq(&fam.name, desc.name_arc())
+                && Arc::ptr_eq(&fam.help, desc.help_arc())
+                && fam.metric_type == desc.metric_type()
+        });
+        let p = match self.book.get_mut(hint) {
+            Some(b) if known => {
+                if b.gather != self.gather {
+                    b.start(self.gather);
+                }
+                hint
             }
+            _ => self.family_for(families, desc, errors)?,
         };
         let b = &mut self.book[p];
         if b.collector != self.collector {
@@ -850,10 +868,7 @@ impl GatherState {
         let fam = &mut families[p];
         let b = &mut self.book[p];
         if b.gather != self.gather {
-            b.gather = self.gather;
-            b.fill = 0;
-            b.sources = 0;
-            b.unsorted = false;
+            b.start(self.gather);
             if !Arc::ptr_eq(&fam.help, desc.help_arc()) {
                 fam.help = desc.help_arc().clone();
             }
@@ -963,7 +978,6 @@ impl Snapshot {
             st.layout_dirty = false;
         }
         self.visible = visible;
-        st.last = None;
         let wants_protobuf = st.protobuf_wanted.load(Relaxed);
         for (fam, t) in self.families[..visible].iter().zip(st.texts.iter_mut()) {
             let current = t.header_of.as_ref().is_some_and(|(name, help, ty)| {

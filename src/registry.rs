@@ -1206,3 +1206,60 @@ fn cmp_labels(a: &Metric, b: &Metric) -> Ordering {
                 .cmp(b.labels.iter().map(|l| &*l.name))
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collector::{ConstMetric, FnCollector};
+
+    /// Descriptors that share their name's `Arc` but not their help or
+    /// type (the public constructors share a name only with the same help
+    /// and type): the slot hint must not pass them as the same family.
+    #[test]
+    fn a_shared_name_with_other_help_or_type_is_inconsistent() {
+        let name: Arc<str> = Arc::from("thing");
+        let help: Arc<str> = Arc::from("First help.");
+        let desc = |kind, help: &Arc<str>| {
+            Desc::build(
+                kind,
+                name.clone(),
+                help.clone(),
+                Vec::new(),
+                Vec::new(),
+                NameValidation::Legacy,
+            )
+            .unwrap()
+        };
+        let first = desc(MetricType::Gauge, &help);
+        let other_help = desc(MetricType::Gauge, &Arc::from("Second help."));
+        let other_type = desc(MetricType::Counter, &help);
+        let registry = Registry::new();
+        for (d, v) in [(first, 1.0), (other_help, 2.0), (other_type, 3.0)] {
+            registry
+                .register(FnCollector::new(vec![], move |out| {
+                    let m = match d.metric_type() {
+                        MetricType::Counter => ConstMetric::counter(&d, v, &[]),
+                        _ => ConstMetric::gauge(&d, v, &[]),
+                    };
+                    out.push(&m.unwrap());
+                }))
+                .unwrap();
+        }
+        // Twice: the second gather finds the hint set by the first.
+        for _ in 0..2 {
+            let err = registry.gather().unwrap_err();
+            let got: Vec<&str> = err
+                .errors()
+                .iter()
+                .map(|e| match e {
+                    CollectError::Inconsistent { differs, .. } => *differs,
+                    other => panic!("expected Inconsistent, got {other:?}"),
+                })
+                .collect();
+            assert_eq!(got, ["help", "type"]);
+            let fam = err.partial().family("thing").unwrap();
+            assert_eq!(&*fam.help, "First help.");
+            assert_eq!(fam.metrics.len(), 1);
+        }
+    }
+}

@@ -59,6 +59,22 @@ impl<const N: usize> Key<N> {
     }
 }
 
+/// A family's hash keys, one pair per label position, drawn once: a
+/// lookup folds each value with its position's pair as it is (an operand
+/// from memory), with no key arithmetic and no constant held in a
+/// register.
+pub(crate) struct Seeds<const N: usize> {
+    keys: [[u64; 2]; N],
+}
+
+impl<const N: usize> Seeds<N> {
+    pub(crate) fn new(seed: u64) -> Self {
+        Self {
+            keys: std::array::from_fn(|i| [seed.wrapping_add((i as u64).wrapping_mul(K_POS)), K2]),
+        }
+    }
+}
+
 /// A key built from borrowed values, with what a lookup needs besides.
 pub(crate) struct Lookup<const N: usize> {
     pub(crate) key: Key<N>,
@@ -71,10 +87,10 @@ pub(crate) struct Lookup<const N: usize> {
 impl<const N: usize> Lookup<N> {
     /// The lookup for `values`.
     #[inline(always)]
-    pub(crate) fn new(seed: u64, values: &[&str; N]) -> Self {
-        match Self::new_short(seed, values) {
+    pub(crate) fn new(seeds: &Seeds<N>, values: &[&str; N]) -> Self {
+        match Self::new_short(seeds, values) {
             Some(short) => short,
-            None => Self::new_long(seed, values),
+            None => Self::new_long(seeds, values),
         }
     }
 
@@ -82,19 +98,16 @@ impl<const N: usize> Lookup<N> {
     /// common case: a path with no saturation and no tail to hash, whose
     /// key alone decides a match (`long` is false).
     #[inline(always)]
-    pub(crate) fn new_short(seed: u64, values: &[&str; N]) -> Option<Self> {
+    pub(crate) fn new_short(seeds: &Seeds<N>, values: &[&str; N]) -> Option<Self> {
         let mut words = [[0u64; 2]; N];
         let mut lens = [0u8; N];
         let mut hash = 0u64;
         for i in 0..N {
             let b = values[i].as_bytes();
-            if b.len() > SHORT {
-                return None;
-            }
-            let w = pack(b);
+            let w = pack_short(b)?;
             words[i] = w;
             lens[i] = b.len() as u8;
-            hash ^= mix(seed, i, w, b.len());
+            hash ^= mix(seeds.keys[i], i, w, b.len());
         }
         Some(Self {
             key: Key { words, lens },
@@ -108,7 +121,7 @@ impl<const N: usize> Lookup<N> {
     /// packed prefix alone into the key.
     #[cold]
     #[inline(never)]
-    pub(crate) fn new_long(seed: u64, values: &[&str; N]) -> Self {
+    pub(crate) fn new_long(seeds: &Seeds<N>, values: &[&str; N]) -> Self {
         let mut words = [[0u64; 2]; N];
         let mut lens = [0u8; N];
         let mut hash = 0u64;
@@ -118,7 +131,7 @@ impl<const N: usize> Lookup<N> {
             let w = pack(&b[..b.len().min(SHORT)]);
             words[i] = w;
             lens[i] = b.len().min(SHORT + 1) as u8;
-            let mut h = mix(seed, i, w, b.len());
+            let mut h = mix(seeds.keys[i], i, w, b.len());
             if b.len() > SHORT {
                 long = true;
                 h = hash_tail(h, &b[SHORT..]);
@@ -148,15 +161,14 @@ impl<const N: usize> Lookup<N> {
     }
 }
 
-/// The hash of the value at position `i`, packed as `w`, of `len` bytes.
-/// Each value is mixed on its own (one multiply, with keys that differ per
-/// position) and the results combined with a rotation, so the multiplies
-/// of different values run in parallel: the hash is on the critical path
-/// of every lookup.
+/// The hash of the value at position `i`, packed as `w`, of `len` bytes,
+/// with that position's keys `k`. Each value is mixed on its own (one
+/// multiply, with keys that differ per position) and the results combined
+/// with a rotation, so the multiplies of different values run in
+/// parallel: the hash is on the critical path of every lookup.
 #[inline(always)]
-fn mix(seed: u64, i: usize, w: [u64; 2], len: usize) -> u64 {
-    let k = seed.wrapping_add((i as u64).wrapping_mul(K_POS));
-    folded_multiply(w[0] ^ k, w[1] ^ K2 ^ (len as u64)).rotate_left((i as u32 * 23) % 64)
+fn mix(k: [u64; 2], i: usize, w: [u64; 2], len: usize) -> u64 {
+    folded_multiply(w[0] ^ k[0], w[1] ^ k[1] ^ (len as u64)).rotate_left((i as u32 * 23) % 64)
 }
 
 /// The bytes of values whose packed forms are equal (so lengths are
@@ -168,34 +180,49 @@ fn eq_long(stored: Labels<'_>, given: &[&str]) -> bool {
 
 /// A value of up to 16 bytes zero-padded to 16, as two little-endian
 /// words: its bytes, exactly (with its length, which the key keeps apart,
-/// they identify it). Lengths 8 to 16 take two overlapping 8-byte reads,
-/// the first and the last eight bytes, the last shifted down past the
-/// bytes the first holds; 4 to 7 the same with 4-byte reads; shorter ones
-/// take their first, middle and last byte.
+/// they identify it).
 #[inline(always)]
 fn pack(b: &[u8]) -> [u64; 2] {
     debug_assert!(b.len() <= SHORT);
+    pack_short(b).unwrap_or_default()
+}
+
+/// [`pack`] for a value of up to [`SHORT`] bytes; `None` for a longer one.
+/// Lengths 1 to 3 take their first, middle and last byte; 4 to 8 two
+/// overlapping 4-byte reads, the first and the last four bytes, the last
+/// shifted down past the bytes the first holds; 9 to 16 the same with
+/// 8-byte reads (so no shift is by a whole word). Each range is one
+/// unsigned compare, shortest values first: most label values are short,
+/// and a lookup packs every value.
+#[inline(always)]
+fn pack_short(b: &[u8]) -> Option<[u64; 2]> {
     let n = b.len();
-    if let (Some(first), Some(last)) = (b.first_chunk::<8>(), b.last_chunk::<8>()) {
-        // Bytes 8.. of the value are the top `n - 8` bytes of `last`.
-        let rest = u64::from_le_bytes(*last)
-            .checked_shr(8 * (16 - n) as u32)
-            .unwrap_or(0);
-        [u64::from_le_bytes(*first), rest]
-    } else if let (Some(first), Some(last)) = (b.first_chunk::<4>(), b.last_chunk::<4>()) {
-        let rest = u64::from(u32::from_le_bytes(*last)) >> (8 * (8 - n));
-        [u64::from(u32::from_le_bytes(*first)) | (rest << 32), 0]
-    } else if let Some(&first) = b.first() {
-        // One to three bytes, without a branch on which: the middle and
-        // the last byte at their places (for one or two bytes they fall
-        // on bytes already set, with the same value).
+    if n.wrapping_sub(1) < 3 {
+        // Without a branch on which: the middle and the last byte at their
+        // places (for one or two bytes they fall on bytes already set,
+        // with the same value).
         let (mid, last) = (n >> 1, n - 1);
-        let w = u64::from(first)
-            | (u64::from(b[mid]) << (8 * mid))
-            | (u64::from(b[last]) << (8 * last));
-        [w, 0]
+        let w =
+            u64::from(b[0]) | (u64::from(b[mid]) << (8 * mid)) | (u64::from(b[last]) << (8 * last));
+        Some([w, 0])
+    } else if n.wrapping_sub(4) <= 4 {
+        let first = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        let last = u32::from_le_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]);
+        // Bytes 4.. of the value are the top `n - 4` bytes of `last`.
+        let rest = u64::from(last) >> (8 * (8 - n));
+        Some([u64::from(first) | (rest << 32), 0])
+    } else if n.wrapping_sub(9) <= SHORT - 9 {
+        let mut first = [0u8; 8];
+        let mut last = [0u8; 8];
+        first.copy_from_slice(&b[..8]);
+        last.copy_from_slice(&b[n - 8..]);
+        // Bytes 8.. of the value are the top `n - 8` bytes of `last`.
+        let rest = u64::from_le_bytes(last) >> (8 * (16 - n));
+        Some([u64::from_le_bytes(first), rest])
+    } else if n == 0 {
+        Some([0, 0])
     } else {
-        [0, 0]
+        None
     }
 }
 
@@ -232,7 +259,7 @@ mod tests {
     use crate::family::series::{NewLabels, Series};
 
     fn lookup<const N: usize>(v: [&str; N]) -> Lookup<N> {
-        Lookup::new(7, &v)
+        Lookup::new(&Seeds::new(7), &v)
     }
 
     /// A series holding `v`, as a family of one label stores it.

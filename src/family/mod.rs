@@ -18,7 +18,7 @@ use crate::desc::{Desc, LabelSlot, MetricType, Opts};
 use crate::error::{DescError, LabelError};
 use crate::snapshot::{LabelPair, Value};
 
-use key::Lookup;
+use key::{Lookup, Seeds};
 pub(crate) use series::{Labels, NewLabels, Series};
 pub use table::Child;
 use table::Table;
@@ -154,7 +154,7 @@ pub type HistogramVec<const N: usize> = Family<crate::Histogram, N>;
 struct FamilyInner<M: FamilyMember, const N: usize> {
     desc: Desc,
     config: M::Config,
-    seed: u64,
+    seeds: Seeds<N>,
     /// Unique among all families ever made in the process: with the
     /// version of `sorted`, it tells gather which children a run holds.
     id: u64,
@@ -252,7 +252,7 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
             inner: Arc::new(FamilyInner {
                 desc,
                 config,
-                seed: random_seed(),
+                seeds: Seeds::new(random_seed()),
                 id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                 table: Table::new(),
                 sorted: Mutex::new(Sorted {
@@ -309,7 +309,7 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
     ///
     /// Handles to it stay usable but are no longer reported.
     pub fn remove_label_values(&self, values: [&str; N]) -> bool {
-        let find = Lookup::new(self.inner.seed, &values);
+        let find = Lookup::new(&self.inner.seeds, &values);
         let guard = table::pin();
         self.inner
             .table
@@ -367,13 +367,15 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
 
     #[inline(always)]
     fn get_or_create(&self, values: &[&str; N]) -> Child<'_, M> {
-        let Some(find) = Lookup::new_short(self.inner.seed, values) else {
-            return self.get_or_create_long(values);
+        let guard = table::pin();
+        let Some(find) = Lookup::new_short(&self.inner.seeds, values) else {
+            return self.get_or_create_long(values, guard);
         };
         self.inner.table.child(
+            guard,
             find.hash,
             |m| find.matches_short(m.labels().key::<N>()),
-            |guard| self.insert(values, guard),
+            || self.insert(values),
         )
     }
 
@@ -381,23 +383,27 @@ impl<M: FamilyMember, const N: usize> Family<M, N> {
     /// packed key is confirmed by the bytes.
     #[cold]
     #[inline(never)]
-    fn get_or_create_long(&self, values: &[&str; N]) -> Child<'_, M> {
+    fn get_or_create_long(&self, values: &[&str; N], guard: table::Guard) -> Child<'_, M> {
         // Straight to the long path: `new_short` already refused these.
-        let find = Lookup::new_long(self.inner.seed, values);
+        let find = Lookup::new_long(&self.inner.seeds, values);
         self.inner.table.child(
+            guard,
             find.hash,
             |m| find.matches(m.labels(), values),
-            |guard| self.insert(values, guard),
+            || self.insert(values),
         )
     }
 
     /// The child with these values, created if no other thread made it
-    /// first: the out-of-line half of [`Family::get_or_create`].
+    /// first: the out-of-line half of [`Family::get_or_create`], called
+    /// pinned. Its own pin nests in the caller's, which keeps the child
+    /// valid after this one ends (see `Table::child`).
     #[cold]
     #[inline(never)]
-    fn insert(&self, values: &[&str; N], guard: &table::Guard) -> NonNull<u8> {
+    fn insert(&self, values: &[&str; N]) -> NonNull<u8> {
+        let guard = &table::pin();
         let inner = &*self.inner;
-        let find = Lookup::new(inner.seed, values);
+        let find = Lookup::new(&inner.seeds, values);
         let (child, _) = inner.table.get_or_insert(
             find.hash,
             |m| find.matches(m.labels(), values),
@@ -634,10 +640,10 @@ mod tests {
         let table = &fam.inner.table;
         let child = |v: &'static str| {
             let values = [v];
-            let find = Lookup::new(0, &values);
+            let find = Lookup::new(&key::Seeds::new(0), &values);
             let desc = fam.desc().clone();
             let eq = |m: &crate::Counter| find.matches(m.labels(), &values);
-            table.child(42, eq, |guard| {
+            table.child(table::pin(), 42, eq, || {
                 let make = move || {
                     let labels = NewLabels {
                         hash: 42,
@@ -645,7 +651,7 @@ mod tests {
                     };
                     crate::Counter::from_series(Series::labeled(desc, Default::default(), &labels))
                 };
-                table.get_or_insert(42, eq, make, guard).0
+                table.get_or_insert(42, eq, make, &table::pin()).0
             })
         };
         let long_a = "0123456789abcdef-tail-one";

@@ -400,11 +400,11 @@ impl std::fmt::Debug for Labels<'_> {
 mod tests {
     use super::*;
     use crate::desc::MetricType;
-    use crate::family::key::Lookup;
+    use crate::family::key::{Lookup, Seeds};
 
     fn series(values: &[&str; 3]) -> Series<u64> {
         let desc = Desc::new(MetricType::Gauge, "g", "h", &["a", "b", "c"], &[]).unwrap();
-        let find = Lookup::new(1, values);
+        let find = Lookup::new(&Seeds::new(1), values);
         let labels = NewLabels {
             hash: find.hash,
             values,
@@ -423,7 +423,7 @@ mod tests {
             assert_eq!(labels.len(), 3);
             assert_eq!(labels.iter().collect::<Vec<_>>(), values);
             assert_eq!(s.core, 7);
-            assert_eq!(s.hash, Lookup::new(1, &values).hash);
+            assert_eq!(s.hash, Lookup::new(&Seeds::new(1), &values).hash);
             let twin = s.clone();
             drop(s);
             assert_eq!(twin.labels().get(1), long);

@@ -200,28 +200,32 @@ impl<M: Linked> Table<M> {
     }
 
     /// The child with `hash` for which `eq` holds, or else the one `miss`
-    /// finds or creates (a child of this table, from
-    /// [`Table::get_or_insert`] under the guard it is given), as a
-    /// [`Child`] that keeps it alive while borrowed.
+    /// finds or creates, as a [`Child`] that keeps it alive while borrowed.
     ///
-    /// `miss` is the rare path: the caller keeps it out of line, so what
-    /// `eq` borrows can stay in registers on the common one.
+    /// `miss` runs on this thread while `guard` is pinned, and returns a
+    /// child of this table from [`Table::get_or_insert`] under a pin of
+    /// its own: nested in `guard`'s, it leaves the thread pinned at
+    /// `guard`'s epoch, so the child stays valid while `guard` lives. (So
+    /// `guard` is not handed to `miss`: a reference to it would keep it in
+    /// memory, a store on every lookup.) `miss` is the rare path: the
+    /// caller keeps it out of line, so what `eq` borrows can stay in
+    /// registers on the common one.
     #[inline(always)]
     pub(crate) fn child<'a>(
         &'a self,
+        guard: Guard,
         hash: u64,
         eq: impl Fn(&M) -> bool,
-        miss: impl FnOnce(&Guard) -> NonNull<u8>,
+        miss: impl FnOnce() -> NonNull<u8>,
     ) -> Child<'a, M> {
-        let guard = pin();
         let p = match Self::find(self.slots(&guard), hash, eq) {
             Some((_, p)) => p,
-            None => miss(&guard),
+            None => miss(),
         };
         Child {
-            // SAFETY: `p` is linked in the table (found, or inserted by
-            // `miss` under `guard`), and `guard` moves into the `Child`,
-            // whose borrow of it ends before the guard unpins.
+            // SAFETY: `p` is linked in the table (found under `guard`, or
+            // by `miss` under a pin nested in it), and `guard` moves into
+            // the `Child`, whose borrow of it ends before the guard unpins.
             child: unsafe { Ref::new(p) },
             _guard: guard,
             _family: PhantomData,

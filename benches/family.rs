@@ -22,13 +22,15 @@
 //!
 //! Run with `cargo bench --bench family`.
 //!
-//! Last measured on the 2-core dev VM (2026-11-21, evening), in a slow
-//! phase of the VM, with children as single blocks (`family/series.rs`):
-//! `lookup_inc/1` 15.3 ns, `lookup_only/1` 16.3 ns, `lookup_inc/2`
-//! 44.4 ns (with the separate table node, earlier that day and in a
-//! similar phase: 15.4, 16.9 and 53.5 ns). A lookup + `inc` executes
-//! about 145 instructions (callgrind); in quiet moments an alternating
-//! in-process harness measures 10-13 ns.
+//! Last measured on the 2-core dev VM (2026-11-22, night), after the
+//! lookup pins before packing its key, reads per-position hash keys from
+//! the family and tests length ranges shortest first: `lookup_inc/1`
+//! 14.2 ns, `lookup_only/1` 13.4 ns, `lookup_inc/2` 41.5 ns; a second
+//! sitting, in a slower phase of the VM (`histogram/observe/1` 8.65 ns
+//! against 6.9 ns earlier), read 15.9, 14.8 and 45.5 ns. A lookup +
+//! `inc` of the comparison's workload executes about 138 instructions
+//! with its loop, against 154 before (callgrind, averaged over 400
+//! families, whose random seeds decide how many probes collide).
 
 use std::hint::black_box;
 

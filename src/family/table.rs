@@ -204,12 +204,13 @@ impl<M: Linked> Table<M> {
     ///
     /// `miss` runs on this thread while `guard` is pinned, and returns a
     /// child of this table from [`Table::get_or_insert`] under a pin of
-    /// its own: nested in `guard`'s, it leaves the thread pinned at
-    /// `guard`'s epoch, so the child stays valid while `guard` lives. (So
-    /// `guard` is not handed to `miss`: a reference to it would keep it in
-    /// memory, a store on every lookup.) `miss` is the rare path: the
-    /// caller keeps it out of line, so what `eq` borrows can stay in
-    /// registers on the common one.
+    /// its own, taken while `guard`'s is live: the child was reached after
+    /// `guard` pinned, so it stays valid while `guard` lives. (That pin
+    /// nests in `guard`'s; in a thread-local destructor, where pins take a
+    /// record each, it has its own.) So `guard` is not handed to `miss`: a
+    /// reference to it would keep it in memory, a store on every lookup.
+    /// `miss` is the rare path: the caller keeps it out of line, so what
+    /// `eq` borrows can stay in registers on the common one.
     #[inline(always)]
     pub(crate) fn child<'a>(
         &'a self,

@@ -538,6 +538,20 @@ mod tests {
         assert_eq!(drops.load(Ordering::Relaxed), want);
     }
 
+    /// Every pin writes its record: two threads' records on one cache line
+    /// would pull it back and forth between their cores.
+    #[test]
+    fn records_of_two_threads_share_no_cache_line() {
+        let here = pin();
+        let there = std::thread::spawn(|| ptr::from_ref(pin().record).addr())
+            .join()
+            .unwrap();
+        let here = ptr::from_ref(here.record).addr();
+        assert_ne!(here, there);
+        assert_eq!(here % 128, 0, "{here:#x}");
+        assert_eq!(there % 128, 0, "{there:#x}");
+    }
+
     #[test]
     fn retired_objects_outlive_the_guards_pinned_before() {
         let drops = Arc::new(StdAtomicUsize::new(0));

@@ -12,7 +12,12 @@
 //! slots: on a 2-core VM whose speed swings by 1.7x within minutes (3x for
 //! two threads), that compares them under the same conditions, which
 //! separate criterion runs cannot. The table gives each contender's median
-//! and the ratio ours / best peer.
+//! and the ratio ours / best peer (the peer with the lowest median), then
+//! that ratio slot by slot: its first quartile, median and third quartile.
+//! Within a slot the contenders ran back to back, so the per-slot ratios
+//! show how far the run's noise moves the ratio; where ours and the best
+//! peer run the same instructions (`counter_inc`), that spread straddles
+//! 1.0.
 //!
 //! Peers: `prometheus` 0.14, `prometheus-client` 0.25,
 //! `metrics` 0.24 with `metrics-exporter-prometheus` 0.18, `measured`
@@ -102,9 +107,9 @@ impl<'a> Contender<'a> {
     }
 }
 
-/// Nanoseconds per operation of each contender: the median over `slots`
+/// Nanoseconds per operation of each contender in each of `plan.slots`
 /// slots of `iters` operations, the contenders taking turns.
-pub fn alternate(plan: Plan, iters: u64, contenders: &mut [Contender<'_>]) -> Vec<f64> {
+pub fn alternate(plan: Plan, iters: u64, contenders: &mut [Contender<'_>]) -> Vec<Vec<f64>> {
     let iters = iters * plan.scale;
     let mut samples = vec![Vec::with_capacity(plan.slots); contenders.len()];
     // One slot each to warm up, not counted.
@@ -119,12 +124,19 @@ pub fn alternate(plan: Plan, iters: u64, contenders: &mut [Contender<'_>]) -> Ve
             samples[i].push(t.elapsed().as_nanos() as f64 / iters as f64);
         }
     }
-    samples.into_iter().map(median).collect()
+    samples
 }
 
-pub fn median(mut v: Vec<f64>) -> f64 {
+pub fn median(v: &[f64]) -> f64 {
+    quantile(v, 1, 2)
+}
+
+/// The sample `num / den` of the way up `v` sorted: 1/2 the median, 1/4
+/// and 3/4 the quartiles (equally far from either end).
+fn quantile(v: &[f64], num: usize, den: usize) -> f64 {
+    let mut v = v.to_vec();
     v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    v[v.len() * num / den]
 }
 
 /// Runs `op(thread, n)` on two threads started together; returns when
@@ -149,6 +161,52 @@ pub struct Row {
     pub workload: String,
     pub unit: &'static str,
     pub figures: Vec<(&'static str, f64)>,
+    /// Each contender's slot samples, in the order of `figures`; empty
+    /// for a row whose figures are not timed in slots.
+    pub slots: Vec<Vec<f64>>,
+}
+
+impl Row {
+    /// A row of contenders timed in alternating slots (nanoseconds, as
+    /// [`alternate`] returns them): each figure is the median of the
+    /// contender's slots, divided by `per` to give `unit`.
+    pub fn timed(
+        workload: impl Into<String>,
+        unit: &'static str,
+        names: impl IntoIterator<Item = &'static str>,
+        slots: Vec<Vec<f64>>,
+        per: f64,
+    ) -> Row {
+        Row {
+            workload: workload.into(),
+            unit,
+            figures: names
+                .into_iter()
+                .zip(&slots)
+                .map(|(name, s)| (name, median(s) / per))
+                .collect(),
+            slots,
+        }
+    }
+
+    /// Ours against the best peer slot by slot: the quartiles and the
+    /// median of the per-slot ratios. Contenders ran side by side within
+    /// a slot, so these ratios are paired; their spread is the run's noise
+    /// on the ratio, which one ratio of medians does not show.
+    fn paired(&self, peers: &[&str]) -> Option<[f64; 3]> {
+        let at = |name: &str| self.figures.iter().position(|(n, _)| *n == name);
+        let ours = at("promclient")?;
+        let best = peers
+            .iter()
+            .filter_map(|p| at(p))
+            .min_by(|&a, &b| self.figures[a].1.total_cmp(&self.figures[b].1))?;
+        let (o, b) = (self.slots.get(ours)?, self.slots.get(best)?);
+        if o.is_empty() || o.len() != b.len() {
+            return None;
+        }
+        let r: Vec<f64> = o.iter().zip(b).map(|(o, b)| o / b).collect();
+        Some([quantile(&r, 1, 4), median(&r), quantile(&r, 3, 4)])
+    }
 }
 
 fn print_table(rows: &[Row], peers: &[&str]) {
@@ -156,7 +214,10 @@ fn print_table(rows: &[Row], peers: &[&str]) {
     for p in peers {
         header.push_str(&format!(" {:>18}", p));
     }
-    header.push_str(&format!(" {:>12}", "ours / best"));
+    header.push_str(&format!(
+        " {:>12} {:>19}",
+        "ours / best", "per slot p25-med-p75"
+    ));
     println!("{header}");
     println!("{}", "-".repeat(header.len()));
     for r in rows {
@@ -182,7 +243,10 @@ fn print_table(rows: &[Row], peers: &[&str]) {
             (Some(o), Some(b)) if b > 0.0 => format!("{:.2}x", o / b),
             _ => "-".into(),
         };
-        line.push_str(&format!(" {:>12}", ratio));
+        let paired = r.paired(peers).map_or("-".into(), |[lo, mid, hi]| {
+            format!("{lo:.2}-{mid:.2}-{hi:.2}")
+        });
+        line.push_str(&format!(" {:>12} {:>19}", ratio, paired));
         println!("{line}");
     }
 }

@@ -55,12 +55,8 @@ fn sample(i: u64) -> f64 {
     (i % 100) as f64 * 0.013
 }
 
-fn row(workload: &str, unit: &'static str, cs: &[Contender<'_>], figures: Vec<f64>) -> Row {
-    Row {
-        workload: workload.to_owned(),
-        unit,
-        figures: cs.iter().map(|c| c.name).zip(figures).collect(),
-    }
+fn row(workload: &str, unit: &'static str, cs: &[Contender<'_>], slots: Vec<Vec<f64>>) -> Row {
+    Row::timed(workload, unit, cs.iter().map(|c| c.name), slots, 1.0)
 }
 
 /// Our contender in a scrape workload: each operation gathers into the
@@ -458,15 +454,7 @@ fn encode_text(plan: Plan) -> Vec<Row> {
         m_buf.len(),
         me_len
     );
-    let names = CONTENDERS;
-    vec![Row {
-        workload: "encode_text".into(),
-        unit: "us",
-        figures: names
-            .into_iter()
-            .zip(r.into_iter().map(|ns| ns / 1e3))
-            .collect(),
-    }]
+    vec![Row::timed("encode_text", "us", CONTENDERS, r, 1e3)]
 }
 
 const NEW_SERIES: usize = 100_000;
@@ -549,21 +537,19 @@ fn high_cardinality_insert(plan: Plan) -> Vec<Row> {
             }
         }
     }
-    let r: Vec<f64> = samples.into_iter().map(crate::median).collect();
-    let names = CONTENDERS;
     vec![
-        Row {
-            workload: "high_cardinality_insert".into(),
-            unit: "ms",
-            figures: names
-                .into_iter()
-                .zip(r.into_iter().map(|ns| ns / 1e6))
-                .collect(),
-        },
+        Row::timed(
+            "high_cardinality_insert",
+            "ms",
+            CONTENDERS,
+            samples.into(),
+            1e6,
+        ),
         Row {
             workload: "high_cardinality_retained".into(),
             unit: "B/series",
-            figures: names.into_iter().zip(bytes).collect(),
+            figures: CONTENDERS.into_iter().zip(bytes).collect(),
+            slots: Vec::new(),
         },
     ]
 }

@@ -71,15 +71,13 @@ pub fn process_collect(plan: Plan) -> Vec<Row> {
             }),
         ];
         let r = alternate(plan, 50, &mut cs);
-        rows.push(Row {
-            workload: format!("process_collect_{fds}fds"),
-            unit: "us",
-            figures: vec![
-                ("promclient", r[0] / 1e3),
-                ("prometheus", r[1] / 1e3),
-                ("measured", r[2] / 1e3),
-            ],
-        });
+        rows.push(Row::timed(
+            format!("process_collect_{fds}fds"),
+            "us",
+            ["promclient", "prometheus", "measured"],
+            r,
+            1e3,
+        ));
     }
     rows
 }

@@ -292,3 +292,44 @@ fn main() {
     print_table(&rows, &peers::PEERS);
     black_box(&rows);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paired_ratios_are_taken_slot_by_slot_against_the_peer_with_the_lowest_median() {
+        let row = Row::timed(
+            "w",
+            "ns",
+            ["promclient", "a", "b"],
+            vec![
+                vec![10.0, 20.0, 30.0, 40.0, 50.0],
+                // Median 9: the best peer, though its slots are not each
+                // the lowest.
+                vec![8.0, 9.0, 100.0, 5.0, 50.0],
+                vec![11.0, 21.0, 31.0, 41.0, 51.0],
+            ],
+            1.0,
+        );
+        let figures: Vec<f64> = row.figures.iter().map(|f| f.1).collect();
+        assert_eq!(figures, [30.0, 9.0, 31.0]);
+        // Ours / a per slot: 1.25, 2.22, 0.3, 8, 1; sorted 0.3, 1, 1.25,
+        // 2.22, 8: quartiles at 5/4 = 1 and 15/4 = 3.
+        let [lo, mid, hi] = row.paired(&["a", "b"]).expect("paired");
+        assert_eq!([lo, mid, hi], [1.0, 1.25, 20.0 / 9.0]);
+        // Ours alone: no peer.
+        assert_eq!(row.paired(&["c"]), None);
+    }
+
+    #[test]
+    fn rows_without_slots_have_no_paired_ratio() {
+        let row = Row {
+            workload: "bytes".into(),
+            unit: "B",
+            figures: vec![("promclient", 90.0), ("a", 100.0)],
+            slots: Vec::new(),
+        };
+        assert_eq!(row.paired(&["a"]), None);
+    }
+}

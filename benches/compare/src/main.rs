@@ -127,7 +127,7 @@ pub fn alternate(plan: Plan, iters: u64, contenders: &mut [Contender<'_>]) -> Ve
     samples
 }
 
-pub fn median(v: &[f64]) -> f64 {
+fn median(v: &[f64]) -> f64 {
     quantile(v, 1, 2)
 }
 

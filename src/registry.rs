@@ -645,6 +645,10 @@ impl Book {
 /// same labels in the same order.
 pub(crate) type RunKey = (u64, u64, usize);
 
+/// The names a histogram owns besides its own, in the order collisions
+/// with them are checked (a summary owns the last two).
+const OWNED_SUFFIXES: [&str; 3] = ["_bucket", "_count", "_sum"];
+
 /// The reusable state behind [`Snapshot`]: name index and bookkeeping.
 #[derive(Default)]
 pub(crate) struct GatherState {
@@ -655,7 +659,13 @@ pub(crate) struct GatherState {
     /// `(family, fill before)` for families the current collector touched.
     touched: Vec<(usize, usize)>,
     layout_dirty: bool,
-    name_buf: String,
+    /// `(p, q, suffix)`: family `q` is named as family `p` plus
+    /// [`OWNED_SUFFIXES`]`[suffix]`, a name that `p` owns if it is a
+    /// histogram or summary. Found from the names in `index` alone (a
+    /// family's type may change from one gather to the next), sorted as
+    /// the checks run, and found again only after `index` changed.
+    suffixed: Vec<(usize, usize, usize)>,
+    suffixed_stale: bool,
     /// Per family, parallel to `Snapshot::families`: its series' label
     /// blocks rendered as the text formats write them, so encoding copies
     /// them instead of escaping label values on every scrape.
@@ -827,6 +837,25 @@ impl GatherState {
         self.texts[p].stale = true;
     }
 
+    /// Fills `suffixed` from the names in `index`: a lookup only for names
+    /// that end in one of the suffixes, none for the others.
+    #[cold]
+    fn find_suffixed(&mut self) {
+        self.suffixed.clear();
+        for (name, &q) in &self.index {
+            for (suffix, s) in OWNED_SUFFIXES.iter().enumerate() {
+                if let Some(&p) = name.strip_suffix(s).and_then(|base| self.index.get(base)) {
+                    self.suffixed.push((p, q, suffix));
+                }
+            }
+        }
+        // The order of the families, then of the suffixes: collisions are
+        // reported in that order.
+        self.suffixed
+            .sort_unstable_by_key(|&(p, _, suffix)| (p, suffix));
+        self.suffixed_stale = false;
+    }
+
     #[cold]
     fn family_for(
         &mut self,
@@ -858,6 +887,7 @@ impl GatherState {
                         ..LabelText::default()
                     });
                     self.index.insert(desc.name_arc().clone(), p);
+                    self.suffixed_stale = true;
                     self.layout_dirty = true;
                     p
                 }
@@ -914,31 +944,24 @@ impl Snapshot {
         }
         // Histograms and summaries own `<name>_bucket`, `_count` and `_sum`.
         // (Runs are re-keyed after this, as a collision empties a family.)
-        for p in 0..self.families.len() {
-            let suffixes: &[&str] = match self.families[p].metric_type {
-                MetricType::Histogram => &["_bucket", "_count", "_sum"],
-                MetricType::Summary => &["_count", "_sum"],
-                _ => continue,
+        if st.suffixed_stale {
+            st.find_suffixed();
+        }
+        for &(p, q, suffix) in &st.suffixed {
+            let owns = match self.families[p].metric_type {
+                MetricType::Histogram => true,
+                MetricType::Summary => OWNED_SUFFIXES[suffix] != "_bucket",
+                _ => false,
             };
-            if self.families[p].metrics.is_empty() {
-                continue;
-            }
-            for suffix in suffixes {
-                st.name_buf.clear();
-                st.name_buf.push_str(&self.families[p].name);
-                st.name_buf.push_str(suffix);
-                if let Some(&q) = st.index.get(st.name_buf.as_str()) {
-                    let other = &mut self.families[q];
-                    if !other.metrics.is_empty() {
-                        errors.push(CollectError::NameCollision {
-                            metric: other.name.to_string(),
-                            with: self.families[p].name.to_string(),
-                        });
-                        self.families[q].metrics.clear();
-                        visible -= 1;
-                        st.layout_dirty = true;
-                    }
-                }
+            if owns && !self.families[p].metrics.is_empty() && !self.families[q].metrics.is_empty()
+            {
+                errors.push(CollectError::NameCollision {
+                    metric: self.families[q].name.to_string(),
+                    with: self.families[p].name.to_string(),
+                });
+                self.families[q].metrics.clear();
+                visible -= 1;
+                st.layout_dirty = true;
             }
         }
         for (b, fam) in st.book.iter_mut().zip(&self.families) {
@@ -968,6 +991,7 @@ impl Snapshot {
             for (p, f) in self.families.iter().enumerate() {
                 st.index.insert(f.name.clone(), p);
             }
+            st.suffixed_stale = true;
             st.book.clear();
             st.book.resize(self.families.len(), Book::default());
             st.texts.clear();

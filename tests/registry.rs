@@ -894,6 +894,43 @@ fn name_colliding_with_histogram_series_is_dropped() -> TestResult {
     Ok(())
 }
 
+#[test]
+fn collisions_are_reported_by_family_then_by_suffix() -> TestResult {
+    let registry = Registry::new();
+    for name in ["a", "b"] {
+        let h = Histogram::new(name, "A histogram.", &[1.0])?;
+        h.observe(0.5);
+        registry.register(h)?;
+    }
+    for name in ["b_count", "a_sum", "a_bucket", "b_bucket"] {
+        registry.register(Gauge::new(name, "Collides.")?)?;
+    }
+    let mut reused = Snapshot::new();
+    // The first gather finds the families; the second reuses what it found.
+    for _ in 0..2 {
+        let err = registry.gather_into(&mut reused).unwrap_err();
+        let got: Vec<_> = err
+            .errors()
+            .iter()
+            .map(|e| match e {
+                CollectError::NameCollision { metric, with } => (metric.as_str(), with.as_str()),
+                other => panic!("expected NameCollision, got {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a_bucket", "a"),
+                ("a_sum", "a"),
+                ("b_bucket", "b"),
+                ("b_count", "b")
+            ]
+        );
+        assert_eq!(family_names(&reused), ["a", "b"]);
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------
 // Snapshot reuse
 
@@ -1099,7 +1136,7 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (0..3usize, 0..4usize).prop_map(|(f, k)| Step::Remove(f, k)),
         1 => (0..3usize).prop_map(Step::Clear),
         2 => (0..4usize).prop_map(Step::Toggle),
-        2 => (0..3usize, 0..3usize).prop_map(|(i, n)| Step::Unchecked(i, n)),
+        2 => (0..4usize, 0..3usize).prop_map(|(i, n)| Step::Unchecked(i, n)),
         1 => any::<bool>().prop_map(Step::Panic),
         4 => Just(Step::Gather),
     ]
@@ -1148,10 +1185,11 @@ proptest! {
         };
         let mut on = [false; 4];
 
-        // The unchecked collector: `count` series of one of three names.
+        // The unchecked collector: `count` series of one of four names.
         let unchecked_name = Arc::new(AtomicUsize::new(0));
         let unchecked_count = Arc::new(AtomicUsize::new(0));
-        let descs: Vec<Desc> = ["a_total", "n", "m_sum"]
+        // `m` as a counter: the histogram's family under another type.
+        let descs: Vec<Desc> = ["a_total", "n", "m_sum", "m"]
             .iter()
             .map(|n| Desc::new(MetricType::Counter, n, "Counter family.", &["k"], &[]).unwrap())
             .collect();

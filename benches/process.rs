@@ -29,33 +29,41 @@
 //! - `process/procfs_fd_count/{N}`: the `procfs` crate's `fd_count()`. On
 //!   the tmpfs root it returns the directory's `st_size`, which is not the
 //!   entry count there (the collector checks the file system first).
+//! - In the alternating loop only: `fstat` of a held regular file (the
+//!   bench binary) and `getppid`, what any `fstat` and any system call
+//!   cost here.
 //!
 //! Medians on the 2-core dev machine (Linux 6.18), one run of
-//! `cargo bench --bench process` on 2026-11-21 (the own pid cached, short
-//! decimals formatted without ryu, `net/netstat` columns kept):
+//! `cargo bench --all-features --bench process` on 2026-11-22:
 //!
 //! | descriptors | gather_encode | gather_encode_net | open_fds | fstat_bare | read_dir_count | procfs_fd_count | getdents_bare |
 //! |---|---|---|---|---|---|---|---|
-//! | 100 | 6.37 us | 64.4 us | 0.61 us | 0.50 us | 63.9 us | 1.66 us | |
-//! | 10,000 | 6.08 us | 66.8 us | 0.69 us | 0.53 us | 9.00 ms | 2.03 us | |
-//! | 19,000 | 6.69 us | 67.9 us | 1.01 us | 0.85 us | 20.5 ms | 2.18 us | |
-//! | 1,000,000 (tmpfs) | 347 ms | | 372 ms | | 444 ms | 1.39 us (wrong count) | 386 ms |
+//! | 100 | 5.84 us | 58.9 us | 0.55 us | 0.45 us | 68.5 us | 1.74 us | |
+//! | 10,000 | 6.10 us | 53.9 us | 0.75 us | 0.64 us | 8.55 ms | 1.77 us | |
+//! | 19,000 | 5.94 us | 62.2 us | 0.88 us | 0.79 us | 19.6 ms | 2.09 us | |
+//! | 1,000,000 (tmpfs) | 360 ms | | 367 ms | | 434 ms | 1.43 us (wrong count) | 373 ms |
 //!
-//! Kernel floors in the same run: `kernel_quiet` 4.52 us, `kernel_stat`
-//! 4.39 us, `kernel_netstat` 53.8 us, `kernel_files` 61.4 us. Between
+//! Kernel floors in the same run: `kernel_quiet` 4.85 us, `kernel_stat`
+//! 4.17 us, `kernel_netstat` 46.9 us, `kernel_files` 62.8 us. Between
 //! benchmarks the machine drifts by 20% and more, so the bench also prints
 //! each scrape against its kernel floor, and the count against a bare
 //! `fstat`, taking turns in one loop (medians of 31 and 15 slots, same
 //! run):
 //!
-//! | descriptors | gather_encode | kernel_quiet | open_fds | fstat_bare | gather_encode_net | kernel_quiet + netstat |
-//! |---|---|---|---|---|---|---|
-//! | 100 | 5.70 us | 4.07 us (+1.63) | 0.521 us | 0.536 us (-0.015) | 47.4 us | 46.1 us (+1.28) |
-//! | 10,000 | 5.83 us | 4.30 us (+1.53) | 0.690 us | 0.682 us (+0.007) | 57.1 us | 55.6 us (+1.58) |
-//! | 19,000 | 6.53 us | 5.07 us (+1.47) | 0.942 us | 0.903 us (+0.039) | 54.4 us | 52.6 us (+1.75) |
+//! | descriptors | gather_encode | kernel_quiet | open_fds | fstat_bare | fstat_file | getppid | gather_encode_net | kernel_quiet + netstat |
+//! |---|---|---|---|---|---|---|---|---|
+//! | 100 | 6.51 us | 5.04 us (+1.48) | 0.629 us | 0.619 us (+0.011) | 0.514 us | 0.253 us | 66.5 us | 63.4 us (+3.03) |
+//! | 10,000 | 6.66 us | 4.97 us (+1.70) | 0.817 us | 0.801 us (+0.016) | 0.525 us | 0.253 us | 57.7 us | 55.1 us (+2.63) |
+//! | 19,000 | 6.06 us | 4.83 us (+1.23) | 0.828 us | 0.884 us (-0.056) | 0.488 us | 0.240 us | 56.4 us | 57.8 us (-1.40) |
 //!
-//! At 1,000,000 entries, alternating: the fallback takes 1.04x the bare
-//! loop (0.997x to 1.04x over the day's runs).
+//! The count is the `fstat` it makes, and on this machine an `fstat` of any
+//! file costs about 0.5 us before procfs counts the descriptors (0.3 us
+//! more at 10,000 and more): the 0.5 us target for the count is below the
+//! kernel's own cost here. The net-on differences are those of two medians
+//! near 55 us that each move by several us from slot to slot.
+//!
+//! At 1,000,000 entries, alternating: the fallback takes 0.995x the bare
+//! loop (0.997x to 1.04x over earlier days' runs).
 //!
 //! Run with `cargo bench --bench process`.
 
@@ -308,6 +316,10 @@ mod linux {
             // bare `fstat`, taking turns in one loop.
             let mut floor = Floor::new();
             let dir = open_dir(fd_dir);
+            // What any `fstat` costs here, and any system call: the count
+            // cannot be cheaper than the first.
+            let exe = File::open(std::env::current_exe().expect("bench binary path"))
+                .expect("open the bench binary");
             let t = alternate(
                 31,
                 2_000,
@@ -324,12 +336,18 @@ mod linux {
                     &mut || {
                         black_box(rfs::fstat(&dir).expect("fstat").st_size);
                     },
+                    &mut || {
+                        black_box(rfs::fstat(&exe).expect("fstat").st_size);
+                    },
+                    &mut || {
+                        black_box(rustix::process::getppid());
+                    },
                 ],
             );
             let us = |s: f64| s * 1e6;
             eprintln!(
-                "process: alternating at {n} descriptors: gather_encode {:.2} us, kernel_quiet {:.2} us (+{:.2} us); open_fds {:.3} us, fstat_bare {:.3} us (+{:.3} us)",
-                us(t[0]), us(t[1]), us(t[0] - t[1]), us(t[2]), us(t[3]), us(t[2] - t[3])
+                "process: alternating at {n} descriptors: gather_encode {:.2} us, kernel_quiet {:.2} us (+{:.2} us); open_fds {:.3} us, fstat_bare {:.3} us (+{:.3} us); fstat_file {:.3} us, getppid {:.3} us",
+                us(t[0]), us(t[1]), us(t[0] - t[1]), us(t[2]), us(t[3]), us(t[2] - t[3]), us(t[4]), us(t[5])
             );
             let t = alternate(
                 15,

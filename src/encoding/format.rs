@@ -25,7 +25,12 @@ use super::room::Out;
 /// at least two exponent digits (`1e+06`, `1.5e-05`, `5e-324`). Otherwise
 /// write plain decimal without an exponent and without trailing zeros
 /// (`100000`, `0.0001`, `12345.678`).
-#[inline]
+///
+/// Always inlined, as is [`write_count`]: left to the compiler, both were
+/// calls on the scrape bench's registry (a counter line, a bucket line),
+/// and its text encode took 4.99M instructions against 4.88M inlined
+/// (callgrind).
+#[inline(always)]
 pub(crate) fn write_float(out: &mut impl Out, v: f64) {
     // Integral values below 1e6 print as plain integers in Go's %g, and they
     // are most of what counters and bucket counts hold; `== 0.0` also folds
@@ -117,8 +122,21 @@ fn write_float_other(out: &mut impl Out, v: f64) {
         return;
     }
 
-    let d = Digits::few_decimals(v.abs())
-        .unwrap_or_else(|| Digits::shortest(v.abs(), &mut ryu::Buffer::new()));
+    let few = Digits::few_decimals(v.abs());
+    let mut ryu_buf = ryu::Buffer::new();
+    let d = match few {
+        Some(d) => d,
+        // Not whole, so ryu writes `1234.5` or `0.000123`: its shortest
+        // digits without an exponent from 1e-5 up to 1e16, and Go's `%g`
+        // also goes without one from 1e-4 up to 1e6. In that range the two
+        // agree byte for byte, sign included, and the digits need not be
+        // read back (a sum of seconds or bytes is usually here).
+        None if (1e-4..1e6).contains(&v.abs()) => {
+            out.put(ryu_buf.format_finite(v).as_bytes());
+            return;
+        }
+        None => Digits::shortest(v.abs(), &mut ryu_buf),
+    };
     let digits = d.as_slice();
     // Longest output (`FLOAT_MAX` bytes): sign, 17 digits, '.', 'e',
     // exponent sign, 3 digits.
@@ -192,12 +210,12 @@ fn write_whole_exponent(out: &mut impl Out, i: i64) {
 /// Appends a count as client_golang writes it: converted to a float and
 /// formatted as [`write_float`] does, which for counts below 1e6 is the
 /// plain integer.
-#[inline]
+#[inline(always)]
 pub(crate) fn write_count(out: &mut impl Out, n: u64) {
     if n < 1_000_000 {
         write_small(out, n);
     } else {
-        write_float(out, n as f64);
+        write_float_other(out, n as f64);
     }
 }
 
@@ -814,6 +832,14 @@ mod tests {
                 }
             }),
             (-2_000_000i64..2_000_000).prop_map(|i| i as f64),
+            // Mostly 17 digits, across both ends of the range where ryu's
+            // own output is written (1e-4 up to 1e6), and a few ulps
+            // around each end.
+            (-2e6f64..2e6),
+            (-2e6f64..2e6).prop_map(|v| v / 1e4),
+            (1e-5f64..2e-4, any::<bool>()).prop_map(|(v, neg)| if neg { -v } else { v }),
+            (prop_oneof![Just(1e-4f64), Just(1e6f64)], -8i64..8)
+                .prop_map(|(v, ulps)| f64::from_bits(v.to_bits().wrapping_add_signed(ulps))),
             // In [2^50, 2^51) the spacing is 0.25, so `n.25` and `n.75` sit
             // exactly halfway between two 17-digit decimals: ties to even.
             (1u64 << 50..1u64 << 51, any::<bool>())

@@ -367,8 +367,8 @@ fn histogram(
         out,
         lines * (prefix.len() + le.longest.max(INF_LE.len()) + FLOAT_MAX + 1 + I64_MAX + 1),
     );
-    for (i, b) in h.buckets.iter().enumerate() {
-        bucket_line(&mut r, prefix, le.get(i), b.cumulative_count, ts);
+    for (b, le) in h.buckets.iter().zip(le.entries()) {
+        bucket_line(&mut r, prefix, le, b.cumulative_count, ts);
     }
     if inf {
         bucket_line(&mut r, prefix, INF_LE, h.sample_count, ts);
@@ -650,6 +650,16 @@ impl LeCache {
             self.ends.push(self.text.len());
             self.longest = self.longest.max(self.text.len() - start);
         }
+    }
+
+    /// The entries in order, as [`LeCache::get`] gives them.
+    pub(super) fn entries(&self) -> impl Iterator<Item = &[u8]> {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let e = self.text.get(start..end).unwrap_or(&[]);
+            start = end;
+            e
+        })
     }
 
     pub(super) fn get(&self, i: usize) -> &[u8] {

@@ -94,8 +94,66 @@ pub(crate) fn write_u64(out: &mut impl Out, n: u64) {
 }
 
 /// [`write_float`] for everything but small whole numbers.
-#[inline(never)]
+///
+/// Formats into a buffer of its own and appends that with one `put`: a
+/// line writer's [`Room`](super::room::Room) then never has its address
+/// taken by a call, so the compiler keeps its fields in registers for the
+/// whole line instead of in memory. With [`write_i64`] inlined for the
+/// same reason, the text encode of the scrape bench's registry took 4.62M
+/// instructions, against 4.72M when both took the room (callgrind).
+#[inline(always)]
 fn write_float_other(out: &mut impl Out, v: f64) {
+    out.put(float_other(v).as_bytes());
+}
+
+/// The text [`write_float_other`] appends.
+#[inline(never)]
+fn float_other(v: f64) -> Text {
+    let mut text = Text::default();
+    float_other_into(&mut text, v);
+    text
+}
+
+/// Up to [`FLOAT_MAX`] bytes of formatted number, on the stack.
+#[derive(Default)]
+struct Text {
+    /// `FLOAT_MAX` plus the 8 bytes an [`Out::word`] may store past the
+    /// end of what it keeps.
+    buf: [u8; FLOAT_MAX + 8],
+    len: usize,
+}
+
+impl Text {
+    fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+}
+
+/// Writes past [`FLOAT_MAX`] bytes are a bug in this module; they panic
+/// (slice bounds) rather than truncate.
+impl Out for Text {
+    #[inline]
+    fn put(&mut self, s: &[u8]) {
+        self.buf[self.len..self.len + s.len()].copy_from_slice(s);
+        self.len += s.len();
+    }
+
+    #[inline]
+    fn byte(&mut self, b: u8) {
+        self.buf[self.len] = b;
+        self.len += 1;
+    }
+
+    #[inline]
+    fn word(&mut self, word: [u8; 8], n: usize) {
+        self.buf[self.len..self.len + 8].copy_from_slice(&word);
+        self.len += n.min(8);
+    }
+}
+
+/// [`write_float_other`]'s formatting, into any [`Out`].
+#[inline(always)]
+fn float_other_into(out: &mut impl Out, v: f64) {
     if v.is_nan() {
         out.put(b"NaN");
         return;
@@ -263,7 +321,9 @@ fn small_word(n: u64) -> (u64, usize) {
     (padded >> (8 * (6 - len)), len)
 }
 
-/// Appends `v` in decimal (timestamps; whole floats below 1e6).
+/// Appends `v` in decimal (timestamps; whole floats below 1e6). Always
+/// inlined: see [`write_float_other`].
+#[inline(always)]
 pub(crate) fn write_i64(out: &mut impl Out, v: i64) {
     out.put(itoa::Buffer::new().format(v).as_bytes());
 }

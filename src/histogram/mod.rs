@@ -289,26 +289,9 @@ impl FamilyMember for Histogram {
             *slot = Value::Histogram(Box::default());
         }
         let Value::Histogram(h) = slot else { return };
-        let n = core.buckets.len();
-        // Reuse the bucket vector: `cumulative_count` first sums the
-        // per-bucket counts, then is accumulated in place.
-        h.buckets.resize_with(n, Bucket::default);
-        for b in &mut h.buckets {
-            b.cumulative_count = 0;
-        }
-        let buckets = &mut h.buckets;
-        let (count, sum) = core.snapshot(|i, c| {
-            if let Some(b) = buckets.get_mut(i) {
-                b.cumulative_count += c;
-            }
-        });
-        let mut acc = 0u64;
-        for (b, &bound) in h.buckets.iter_mut().zip(core.buckets.bounds()) {
-            acc += b.cumulative_count;
-            b.cumulative_count = acc;
-            b.upper_bound = bound;
-            b.exemplar = None;
-        }
+        // Reuse the bucket vector: the snapshot writes every entry.
+        h.buckets.resize_with(core.buckets.len(), Bucket::default);
+        let (count, sum) = core.snapshot(&mut h.buckets);
         h.sample_count = count;
         h.sample_sum = sum;
         h.created = Some(self.0.created());
@@ -355,6 +338,7 @@ impl Drop for HistogramTimer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::snapshot::Exemplar;
 
     #[test]
     fn validate_drops_trailing_inf_and_refuses_disorder() {
@@ -371,5 +355,59 @@ mod tests {
             validate_buckets(&[f64::NAN]),
             Err(BucketError::NaN { index: 0 })
         ));
+    }
+
+    /// A gather reuses snapshot slots: whatever a slot held (another
+    /// series' buckets, exemplars, a native part), the value written into
+    /// it is exactly this histogram's.
+    #[test]
+    fn a_reused_slot_is_overwritten_whole() {
+        let h = Histogram::new("h", "H.", &[1.0, 2.0, 5.0]).unwrap();
+        for v in [0.5, 1.5, 1.7, 9.0] {
+            h.observe(v);
+        }
+        let exemplar = || {
+            Some(Box::new(Exemplar {
+                labels: vec![],
+                value: 3.0,
+                timestamp: None,
+            }))
+        };
+        for len in [0, 2, 3, 5] {
+            let stale = HistogramValue {
+                sample_count: 99,
+                sample_sum: -1.0,
+                buckets: (0..len)
+                    .map(|i| Bucket {
+                        cumulative_count: 7,
+                        upper_bound: f64::from(i) + 0.25,
+                        exemplar: exemplar(),
+                    })
+                    .collect(),
+                created: None,
+                native: Some(Box::default()),
+            };
+            let mut slot = Value::Histogram(Box::new(stale));
+            h.write_value(&mut slot);
+            let Value::Histogram(got) = slot else {
+                panic!("not a histogram: {slot:?}")
+            };
+            let bucket = |upper_bound, cumulative_count| Bucket {
+                cumulative_count,
+                upper_bound,
+                exemplar: None,
+            };
+            assert_eq!(
+                *got,
+                HistogramValue {
+                    sample_count: 4,
+                    sample_sum: 12.7,
+                    buckets: vec![bucket(1.0, 1), bucket(2.0, 3), bucket(5.0, 3)],
+                    created: Some(h.0.created()),
+                    native: None,
+                },
+                "slot with {len} buckets"
+            );
+        }
     }
 }

@@ -41,6 +41,7 @@ use std::cell::Cell;
 use std::marker::PhantomData;
 
 use super::Buckets;
+use crate::snapshot::{Bucket, Exemplar};
 use crate::sync::{backoff, AtomicPtr, AtomicU64, Mutex, Ordering};
 
 /// Cell indices within a shard.
@@ -172,37 +173,60 @@ impl HistogramCore {
             .get_or_init(|| lines_of(self.first.len() * shard_count()));
     }
 
-    /// Takes a consistent snapshot: returns `(count, sum)` and adds each
-    /// bucket's non-cumulative count to `add(index, count)` (the last index
-    /// is `+Inf`), once per shard and once for the spill.
-    pub(super) fn snapshot(&self, mut add: impl FnMut(usize, u64)) -> (u64, f64) {
+    /// Takes a consistent snapshot into `out`, one entry per finite bound
+    /// in order: sets each entry's cumulative count and bound and clears
+    /// its exemplar. Returns `(count, sum)`; the count is the `+Inf`
+    /// bucket's.
+    ///
+    /// The first shard sets the entries, in the pass that reads it: no
+    /// zeroing first and no second pass to accumulate. Writing the value of
+    /// a histogram with the default buckets took 571 instructions with
+    /// those passes and 320 without (callgrind). Further shards and the
+    /// spill add their own running sums: cumulative counts add up as the
+    /// counts do.
+    pub(super) fn snapshot(&self, out: &mut [Bucket]) -> (u64, f64) {
         // The mutex guards the spill's protocol only: shards are read under
         // their own locks, so without a spill a collector need not take it.
         // A spill made after this check holds observations that complete
         // after this snapshot began; the next one reads them.
         let spill = self.spill.get();
         let _one_collector = spill.map(|_| self.collect.lock());
-        let (mut count, mut sum) = match spill {
-            Some(spill) => spill.snapshot(&mut add),
-            None => (0, 0.0),
-        };
-        let buckets = self.buckets.len() + 1;
-        let mut read = |shard: Shard<'_>| {
-            shard.lock();
-            // Relaxed: under the lock (see `observe`).
-            for (i, c) in shard.counts(buckets).iter().enumerate() {
-                let n = c.load(Ordering::Relaxed);
-                count += n;
-                add(i, n);
+        let bounds = self.buckets.bounds();
+        debug_assert_eq!(out.len(), bounds.len());
+        let first = Shard(&self.first);
+        first.lock();
+        // Relaxed: under the lock (see `observe`).
+        let cells = first.counts(bounds.len() + 1);
+        let mut acc = 0;
+        for ((b, c), &bound) in out.iter_mut().zip(cells).zip(bounds) {
+            acc += c.load(Ordering::Relaxed);
+            b.cumulative_count = acc;
+            b.upper_bound = bound;
+            if b.exemplar.is_some() {
+                clear(&mut b.exemplar);
             }
-            sum += f64::from_bits(shard.cell(SUM).load(Ordering::Relaxed));
-            shard.unlock();
-        };
-        read(Shard(&self.first));
+        }
+        let mut count = acc + cells[bounds.len()].load(Ordering::Relaxed);
+        let mut sum = f64::from_bits(first.cell(SUM).load(Ordering::Relaxed));
+        first.unlock();
         if let Some(more) = self.more.get() {
-            more.chunks_exact(self.first.len())
-                .map(Shard)
-                .for_each(read);
+            for lines in more.chunks_exact(self.first.len()) {
+                let shard = Shard(lines);
+                shard.lock();
+                let mut add = running_sum(out);
+                for (i, c) in shard.counts(bounds.len() + 1).iter().enumerate() {
+                    let n = c.load(Ordering::Relaxed);
+                    count += n;
+                    add(i, n);
+                }
+                sum += f64::from_bits(shard.cell(SUM).load(Ordering::Relaxed));
+                shard.unlock();
+            }
+        }
+        if let Some(spill) = spill {
+            let (c, s) = spill.snapshot(&mut running_sum(out));
+            count += c;
+            sum += s;
         }
         (count, sum)
     }
@@ -452,8 +476,9 @@ impl Spill {
         half[1 + i].fetch_add(1, Ordering::Release);
     }
 
-    /// As [`HistogramCore::snapshot`], for the spill alone; the caller
-    /// holds the collect mutex.
+    /// Passes each bucket's count in the cold half to `add(index, count)`,
+    /// in order (`+Inf` last), and returns `(count, sum)` of the
+    /// observations there; the caller holds the collect mutex.
     fn snapshot(&self, add: &mut impl FnMut(usize, u64)) -> (u64, f64) {
         let stride = self.stride();
         // AcqRel: Release publishes the zeroing of the cold half (done at
@@ -501,6 +526,27 @@ impl Spill {
     }
 }
 
+/// Drops a reused snapshot entry's exemplar (histograms record none): out
+/// of line, so the loop that reads a shard keeps its values in registers.
+#[cold]
+#[inline(never)]
+fn clear(exemplar: &mut Option<Box<Exemplar>>) {
+    *exemplar = None;
+}
+
+/// Adds the counts it is given as `(index, count)`, in bucket order
+/// (`+Inf` last), to the cumulative counts in `out`: it keeps their running
+/// sum.
+fn running_sum(out: &mut [Bucket]) -> impl FnMut(usize, u64) + '_ {
+    let mut acc = 0;
+    move |i, n| {
+        acc += n;
+        if let Some(b) = out.get_mut(i) {
+            b.cumulative_count += acc;
+        }
+    }
+}
+
 /// Adds `v` to the float whose bits `cell` holds, with a relaxed
 /// compare-and-swap loop: callers order it by other means.
 fn add_float(cell: &AtomicU64, v: f64) {
@@ -512,6 +558,27 @@ fn add_float(cell: &AtomicU64, v: f64) {
             Err(cur) => old = cur,
         }
     }
+}
+
+/// Count and sum of a snapshot, and the counts per bucket (not
+/// cumulative, `+Inf` last), after checking the snapshot's bounds.
+#[cfg(test)]
+fn snap(core: &HistogramCore) -> (u64, f64, Vec<u64>) {
+    let mut out = vec![Bucket::default(); core.buckets.len()];
+    let (count, sum) = core.snapshot(&mut out);
+    let bounds: Vec<f64> = out.iter().map(|b| b.upper_bound).collect();
+    assert_eq!(bounds, core.buckets.bounds());
+    let mut counts = Vec::new();
+    let mut below = 0;
+    for cumulative in out.iter().map(|b| b.cumulative_count).chain([count]) {
+        counts.push(
+            cumulative
+                .checked_sub(below)
+                .expect("cumulative counts never fall"),
+        );
+        below = cumulative;
+    }
+    (count, sum, counts)
 }
 
 #[cfg(all(test, not(promclient_loom)))]
@@ -535,13 +602,6 @@ mod tests {
         assert_eq!(big.buckets.index(99.0), 99);
         assert_eq!(big.buckets.index(99.5), 100);
         assert_eq!(big.buckets.index(f64::NAN), 100);
-    }
-
-    /// Counts and sum of a snapshot, the counts per bucket.
-    fn snap(core: &HistogramCore) -> (u64, f64, Vec<u64>) {
-        let mut counts = vec![0; core.buckets.len() + 1];
-        let (count, sum) = core.snapshot(|i, n| counts[i] += n);
-        (count, sum, counts)
     }
 
     #[test]
@@ -722,8 +782,7 @@ mod loom_model {
     use loom::sync::Arc;
 
     fn check(core: &HistogramCore, observed: &[f64]) {
-        let mut counts = [0u64; 3];
-        let (count, sum) = core.snapshot(|i, n| counts[i] += n);
+        let (count, sum, counts) = snap(core);
         assert_eq!(
             count,
             counts.iter().sum::<u64>(),
@@ -761,9 +820,7 @@ mod loom_model {
             for o in observers {
                 o.join().unwrap();
             }
-            let mut counts = [0u64; 3];
-            let (count, sum) = core.snapshot(|i, n| counts[i] += n);
-            assert_eq!((count, sum, counts), (3, 10.5, [1, 1, 1]));
+            assert_eq!(snap(&core), (3, 10.5, vec![1, 1, 1]));
         });
     }
 }

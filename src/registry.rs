@@ -1159,6 +1159,27 @@ impl<'a> LabelTexts<'a> {
         };
         self.bytes.get(start..*self.ends.get(i)?)
     }
+
+    /// The blocks in order, as [`LabelTexts::get`] gives them.
+    #[inline]
+    pub(crate) fn iter(self) -> impl Iterator<Item = &'a [u8]> {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let block = self.bytes.get(start..end).unwrap_or_default();
+            start = end;
+            block
+        })
+    }
+
+    /// The bytes of series `from .. from + n`'s blocks together.
+    #[inline]
+    pub(crate) fn span(self, from: usize, n: usize) -> usize {
+        let at = |i: usize| {
+            i.checked_sub(1)
+                .map_or(0, |i| self.ends.get(i).copied().unwrap_or(0))
+        };
+        at(from + n).saturating_sub(at(from))
+    }
 }
 
 fn empty_metric() -> Metric {

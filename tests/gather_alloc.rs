@@ -246,10 +246,11 @@ fn steady_state_hot_paths_do_not_allocate() {
     );
     assert_eq!(small.bytes, large.bytes, "encode bytes grow with series");
     // The per-call scratch that formats `le` values once per bucket layout
-    // (9 allocations, 634 bytes in all with the default buckets, each
+    // and pads them and a series' bucket line prefix for fixed-size copies
+    // (11 allocations, 1,194 bytes in all with the default buckets, each
     // buffer reserved once). Far below one per family (this snapshot has
     // over a hundred).
-    assert!(small.count <= 9, "{small:?}");
+    assert!(small.count <= 11, "{small:?}");
     let small = encode_allocs(&summary_families(100));
     let large = encode_allocs(&summary_families(1_000));
     eprintln!("encode allocations per call with summaries: {small:?} / {large:?}");

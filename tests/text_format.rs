@@ -851,3 +851,43 @@ fn long_names_and_label_values_are_written_whole() -> TestResult {
     assert_eq!(text(snapshot.families()), want);
     Ok(())
 }
+
+#[test]
+fn families_of_many_series_are_written_whole() -> TestResult {
+    // More series than one reservation of the line writer covers, with
+    // label values from empty to long, and a family without labels: the
+    // text rendered by the gather and the plain families give the same
+    // output, which is the expected one.
+    let registry = Registry::new();
+    let counters = CounterVec::new("many_total", "H.", ["k"])?;
+    let gauges = GaugeVec::new("many_gauge", "H.", ["k"])?;
+    let plain = Counter::new("plain_total", "H.")?;
+    registry.register(counters.clone())?;
+    registry.register(gauges.clone())?;
+    registry.register(plain.clone())?;
+    plain.inc_by(3);
+    let mut series: Vec<String> = (0..300)
+        .map(|i| "v".repeat(i % 97) + &i.to_string())
+        .collect();
+    for (i, v) in series.iter().enumerate() {
+        counters.with_label_values([v.as_str()]).inc_by(i as u64);
+        gauges.with_label_values([v.as_str()]).set(i as f64 + 0.5);
+    }
+    series.sort_unstable();
+    let index = |v: &str| v.trim_start_matches('v').parse::<usize>();
+    let mut want = String::from("# HELP many_gauge H.\n# TYPE many_gauge gauge\n");
+    for v in &series {
+        want.push_str(&format!("many_gauge{{k=\"{v}\"}} {}.5\n", index(v)?));
+    }
+    want.push_str("# HELP many_total H.\n# TYPE many_total counter\n");
+    for v in &series {
+        want.push_str(&format!("many_total{{k=\"{v}\"}} {}\n", index(v)?));
+    }
+    want.push_str("# HELP plain_total H.\n# TYPE plain_total counter\nplain_total 3\n");
+    let snapshot = registry.gather()?;
+    let mut cached = Vec::new();
+    encode(&snapshot, &mut cached)?;
+    assert_eq!(String::from_utf8(cached)?, want);
+    assert_eq!(text(snapshot.families()), want);
+    Ok(())
+}

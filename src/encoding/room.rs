@@ -70,6 +70,22 @@ impl<'a> Room<'a> {
             cap,
         }
     }
+
+    /// Appends the first `n` bytes of `window` by copying all `N` (moves of
+    /// a fixed size, no branch on `n`) and keeping `n`, as [`Out::word`]
+    /// does: needs `N` bytes of room, not `n`.
+    #[inline(always)]
+    pub(crate) fn window<const N: usize>(&mut self, window: &[u8; N], n: usize) {
+        assert!(
+            n <= N && N <= self.cap - self.len,
+            "encoder reserved too little"
+        );
+        // SAFETY: `len + N <= cap`, so the `N` bytes at `at + len` are in
+        // the spare capacity (see `put`); `window` is `N` readable bytes
+        // that cannot overlap it (see `put`).
+        unsafe { copy_short_fixed(window, self.at.add(self.len)) };
+        self.len += n;
+    }
 }
 
 impl Out for Room<'_> {
@@ -126,6 +142,17 @@ impl Drop for Room<'_> {
         // `new_len` is within the capacity reserved in `new`.
         unsafe { self.vec.set_len(new_len) };
     }
+}
+
+/// Copies all of `src` to `dst` in moves of a fixed size.
+///
+/// # Safety
+///
+/// `dst` must be valid for `N` writes and not overlap `src`.
+#[inline(always)]
+unsafe fn copy_short_fixed<const N: usize>(src: &[u8; N], dst: *mut u8) {
+    // SAFETY: `src` is `N` readable bytes; the caller guarantees the rest.
+    unsafe { dst.cast::<[u8; N]>().write_unaligned(*src) };
 }
 
 /// Copies `n` bytes from `src` to `dst`. Short copies, the common case
@@ -201,6 +228,33 @@ mod tests {
             want.push(b'>');
             assert_eq!(v, want, "length {n}");
         }
+    }
+
+    #[test]
+    fn a_window_appends_its_first_n_bytes() {
+        let window: [u8; 16] = std::array::from_fn(|i| b'a' + i as u8);
+        for n in 0..=16 {
+            let mut v = b"head".to_vec();
+            {
+                let mut r = Room::new(&mut v, 16 + 1);
+                r.window(&window, n);
+                r.byte(b'.');
+            }
+            let mut want = b"head".to_vec();
+            want.extend_from_slice(&window[..n]);
+            want.push(b'.');
+            assert_eq!(v, want, "n = {n}");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "reserved too little")]
+    fn a_window_needs_room_for_all_of_it() {
+        let mut v = Vec::new();
+        let mut r = Room::new(&mut v, 4);
+        let cap = r.cap;
+        r.put(&vec![b'x'; cap - 3]);
+        r.window(&[b'y'; 4], 1);
     }
 
     #[test]

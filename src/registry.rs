@@ -1163,10 +1163,11 @@ impl<'a> LabelTexts<'a> {
     /// The blocks in order, as [`LabelTexts::get`] gives them.
     #[inline]
     pub(crate) fn iter(self) -> impl Iterator<Item = &'a [u8]> {
-        let mut start = 0;
+        let (mut rest, mut start) = (self.bytes, 0);
         self.ends.iter().map(move |&end| {
-            let block = self.bytes.get(start..end).unwrap_or_default();
-            start = end;
+            // Ends only grow and stay within the bytes: rendered so.
+            let (block, after) = rest.split_at(end - start);
+            (rest, start) = (after, end);
             block
         })
     }

@@ -445,8 +445,23 @@ fn sum_and_count(
     count: u64,
     ts: Option<i64>,
 ) {
-    line(out, name, "_sum", labels, None, Num::Float(sum), ts);
-    line(out, name, "_count", labels, None, Num::Count(count), ts);
+    if escape::is_quoted(name) {
+        line(out, name, "_sum", labels, None, Num::Float(sum), ts);
+        line(out, name, "_count", labels, None, Num::Count(count), ts);
+        return;
+    }
+    // Both lines in one reservation, each `name_suffix{labels} value`.
+    let head = name.len() + "_count".len() + labels.len() + 1;
+    let mut r = Room::new(out, 2 * (head + TAIL_MAX));
+    for (suffix, value) in [("_sum", Num::Float(sum)), ("_count", Num::Count(count))] {
+        r.put(name.as_bytes());
+        r.put(suffix.as_bytes());
+        if !labels.is_empty() {
+            r.put(labels);
+            r.byte(b'}');
+        }
+        tail(&mut r, value, ts);
+    }
 }
 
 enum Num {

@@ -1025,6 +1025,10 @@ impl Snapshot {
                 let mut prev = None;
                 for m in &fam.metrics {
                     write_labels_open(&mut t.bytes, &m.labels);
+                    if !m.labels.is_empty() {
+                        t.bytes.push(b'}');
+                    }
+                    t.bytes.push(b' ');
                     t.ends.push(t.bytes.len());
                     t.utf8_labels |= !escape::labels_legacy(m, prev);
                     prev = Some(m);
@@ -1100,7 +1104,7 @@ impl Snapshot {
             return None;
         }
         Some(ProtobufTexts {
-            chunks: LabelTexts {
+            chunks: Chunks {
                 bytes: &t.protobuf,
                 ends: &t.protobuf_ends,
             },
@@ -1125,7 +1129,7 @@ pub(crate) struct ProtobufSeries {
 /// fields then the created field.
 #[derive(Clone, Copy)]
 pub(crate) struct ProtobufTexts<'a> {
-    chunks: LabelTexts<'a>,
+    chunks: Chunks<'a>,
     series: &'a [ProtobufSeries],
 }
 
@@ -1141,8 +1145,27 @@ impl<'a> ProtobufTexts<'a> {
     }
 }
 
-/// One family's rendered label blocks: series `i`'s is
-/// `bytes[ends[i - 1]..ends[i]]`.
+/// Byte strings back to back: string `i` is `bytes[ends[i - 1]..ends[i]]`.
+#[derive(Clone, Copy)]
+struct Chunks<'a> {
+    bytes: &'a [u8],
+    ends: &'a [usize],
+}
+
+impl<'a> Chunks<'a> {
+    /// String `i`.
+    #[inline]
+    fn get(self, i: usize) -> Option<&'a [u8]> {
+        let start = match i.checked_sub(1) {
+            None => 0,
+            Some(prev) => *self.ends.get(prev)?,
+        };
+        self.bytes.get(start..*self.ends.get(i)?)
+    }
+}
+
+/// One family's rendered label blocks, each closed as a sample line
+/// continues after its name: `{a="x",b="y"} `, or ` ` for no labels.
 #[derive(Clone, Copy)]
 pub(crate) struct LabelTexts<'a> {
     bytes: &'a [u8],
@@ -1150,19 +1173,16 @@ pub(crate) struct LabelTexts<'a> {
 }
 
 impl<'a> LabelTexts<'a> {
-    /// Series `i`'s label block.
+    /// Series `i`'s label block, open: `{a="x",b="y"` without the closing
+    /// brace and space, empty for no labels.
     #[inline]
     pub(crate) fn get(self, i: usize) -> Option<&'a [u8]> {
-        let start = match i.checked_sub(1) {
-            None => 0,
-            Some(prev) => *self.ends.get(prev)?,
-        };
-        self.bytes.get(start..*self.ends.get(i)?)
+        Some(open(Chunks::from(self).get(i)?))
     }
 
-    /// The blocks in order, as [`LabelTexts::get`] gives them.
+    /// The closed blocks in order (`{a="x"} `, or ` `).
     #[inline]
-    pub(crate) fn iter(self) -> impl Iterator<Item = &'a [u8]> {
+    pub(crate) fn closed(self) -> impl Iterator<Item = &'a [u8]> {
         let (mut rest, mut start) = (self.bytes, 0);
         self.ends.iter().map(move |&end| {
             // Ends only grow and stay within the bytes: rendered so.
@@ -1172,7 +1192,7 @@ impl<'a> LabelTexts<'a> {
         })
     }
 
-    /// The bytes of series `from .. from + n`'s blocks together.
+    /// The bytes of series `from .. from + n`'s closed blocks together.
     #[inline]
     pub(crate) fn span(self, from: usize, n: usize) -> usize {
         let at = |i: usize| {
@@ -1181,6 +1201,23 @@ impl<'a> LabelTexts<'a> {
         };
         at(from + n).saturating_sub(at(from))
     }
+}
+
+impl<'a> From<LabelTexts<'a>> for Chunks<'a> {
+    fn from(t: LabelTexts<'a>) -> Self {
+        Chunks {
+            bytes: t.bytes,
+            ends: t.ends,
+        }
+    }
+}
+
+/// A closed label block opened: without its `} `, or empty for ` `.
+#[inline]
+fn open(closed: &[u8]) -> &[u8] {
+    closed
+        .get(..closed.len().saturating_sub(2))
+        .unwrap_or_default()
 }
 
 fn empty_metric() -> Metric {

@@ -210,7 +210,7 @@ fn single_line_family(
     texts: LabelTexts<'_>,
 ) -> Result<(), EncodeError> {
     let ty = family.metric_type;
-    let mut blocks = texts.iter();
+    let mut blocks = texts.closed();
     for (c, chunk) in family.metrics.chunks(LINES_PER_ROOM).enumerate() {
         let text = texts.span(c * LINES_PER_ROOM, chunk.len());
         let mut r = Room::new(out, text + chunk.len() * (name.len() + 1 + TAIL_MAX));
@@ -226,13 +226,11 @@ fn single_line_family(
                     })
                 }
             };
-            let block = blocks.next().unwrap_or_default();
+            // `{labels} ` or ` `: what follows the name up to the value.
+            let block = blocks.next().unwrap_or(b" ");
             r.put(name.as_bytes());
-            if !block.is_empty() {
-                r.put(block);
-                r.byte(b'}');
-            }
-            tail(&mut r, Num::Float(value), m.timestamp_ms);
+            r.put(block);
+            value_tail(&mut r, Num::Float(value), m.timestamp_ms);
         }
     }
     Ok(())
@@ -605,6 +603,12 @@ const TAIL_MAX: usize = 1 + FLOAT_MAX + 1 + I64_MAX + 1;
 #[inline(always)]
 fn tail(r: &mut Room<'_>, value: Num, ts: Option<i64>) {
     r.byte(b' ');
+    value_tail(r, value, ts);
+}
+
+/// [`tail`] after its space: the value, maybe a timestamp, the newline.
+#[inline(always)]
+fn value_tail(r: &mut Room<'_>, value: Num, ts: Option<i64>) {
     match value {
         Num::Float(v) => write_float(r, v),
         Num::Count(n) => write_count(r, n),

@@ -675,8 +675,9 @@ pub(crate) struct GatherState {
     protobuf_wanted: AtomicBool,
 }
 
-/// The rendered label blocks (`{a="x",b="y"` without the closing brace,
-/// empty for no labels) of one family's series, back to back.
+/// The rendered label blocks of one family's series, back to back, each
+/// closed as a sample line continues after the name (`{a="x",b="y"} `, or
+/// a space for no labels; see [`LabelTexts`]).
 #[derive(Default)]
 struct LabelText {
     bytes: Vec<u8>,
